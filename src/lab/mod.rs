@@ -1,0 +1,1 @@
+//! `lvsync lab`: a throw-away User-Mode Linux kernel with a director, real servers and a client.

@@ -1,0 +1,16 @@
+//! lvsync keeps Linux Virtual Server (IPVS) directors in the state a YAML file describes.
+//!
+//! Layers, pure core first: [`model`] (the file format) -> [`state`] (normalized state) ->
+//! [`plan`] (pure diff) -> backends ([`ipvs`], [`firewall`]) that only observe and execute ->
+//! [`cli`], [`watch`], [`lab`].
+
+pub mod backend;
+pub mod cli;
+pub mod firewall;
+pub mod inventory;
+pub mod ipvs;
+pub mod lab;
+pub mod model;
+pub mod plan;
+pub mod state;
+pub mod watch;

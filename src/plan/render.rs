@@ -1,0 +1,1 @@
+//! Plan output for people (text, in the style of Terraform) and programs (JSON).

@@ -1,0 +1,545 @@
+//! Normalized state: the one shape in which both the desired state (resolved from the file)
+//! and the observed state (read from the kernel) are expressed, so that planning is a plain
+//! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+/// Who owns the kernel's IPVS table: `managed` touches only what the file declares or lvsync
+/// applied before; `exclusive` makes the file the whole truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ownership {
+    #[default]
+    Managed,
+    Exclusive,
+}
+
+/// Address family of a service, a real server or a firewall chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+impl Family {
+    pub fn of(addr: &IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::Ipv4,
+            IpAddr::V6(_) => Family::Ipv6,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Ipv4 => "ipv4",
+            Family::Ipv6 => "ipv6",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Sctp => "sctp",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The identity of a virtual service. Everything else about a service is an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceKey {
+    Addr { protocol: Protocol, vip: IpAddr, port: u16 },
+    Fwmark { family: Family, mark: u32 },
+}
+
+impl ServiceKey {
+    pub fn family(&self) -> Family {
+        match self {
+            ServiceKey::Addr { vip, .. } => Family::of(vip),
+            ServiceKey::Fwmark { family, .. } => *family,
+        }
+    }
+}
+
+/// `tcp/192.168.2.110:80`, `udp/[2001:db8::1]:53`, `fwmark/42`, `fwmark/42/ipv6`: the id used
+/// in plan output, JSON and the inventory.
+impl fmt::Display for ServiceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceKey::Addr { protocol, vip, port } => {
+                write!(f, "{protocol}/{}", SocketText(*vip, *port))
+            }
+            ServiceKey::Fwmark { family: Family::Ipv4, mark } => write!(f, "fwmark/{mark}"),
+            ServiceKey::Fwmark { family: Family::Ipv6, mark } => write!(f, "fwmark/{mark}/ipv6"),
+        }
+    }
+}
+
+impl std::str::FromStr for ServiceKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a service id (expected `tcp/VIP:PORT` or `fwmark/MARK[/ipv6]`)");
+        let (head, rest) = s.split_once('/').ok_or_else(bad)?;
+        if head == "fwmark" {
+            let (mark, family) = match rest.split_once('/') {
+                Some((mark, "ipv6")) => (mark, Family::Ipv6),
+                Some(_) => return Err(bad()),
+                None => (rest, Family::Ipv4),
+            };
+            let mark = mark.parse().map_err(|_| bad())?;
+            return Ok(ServiceKey::Fwmark { family, mark });
+        }
+        let protocol = match head {
+            "tcp" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            "sctp" => Protocol::Sctp,
+            _ => return Err(bad()),
+        };
+        let sock: std::net::SocketAddr = rest.parse().map_err(|_| bad())?;
+        Ok(ServiceKey::Addr { protocol, vip: sock.ip(), port: sock.port() })
+    }
+}
+
+/// The identity of a real server inside its service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RealKey {
+    pub address: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for RealKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        SocketText(self.address, self.port).fmt(f)
+    }
+}
+
+/// `192.168.2.106:80` or `[2001:db8::6]:80`.
+pub struct SocketText(pub IpAddr, pub u16);
+
+impl fmt::Display for SocketText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(a) => write!(f, "{a}:{}", self.1),
+            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.1),
+        }
+    }
+}
+
+/// IPVS scheduler. `Other` keeps a scheduler module lvsync does not know by name (observed only).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scheduler {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Sed,
+    Nq,
+    Fo,
+    Ovf,
+    Mh,
+    Twos,
+    Other(String),
+}
+
+impl Scheduler {
+    pub const KNOWN: [Scheduler; 14] = [
+        Scheduler::Rr,
+        Scheduler::Wrr,
+        Scheduler::Lc,
+        Scheduler::Wlc,
+        Scheduler::Lblc,
+        Scheduler::Lblcr,
+        Scheduler::Dh,
+        Scheduler::Sh,
+        Scheduler::Sed,
+        Scheduler::Nq,
+        Scheduler::Fo,
+        Scheduler::Ovf,
+        Scheduler::Mh,
+        Scheduler::Twos,
+    ];
+
+    pub fn name(&self) -> &str {
+        match self {
+            Scheduler::Rr => "rr",
+            Scheduler::Wrr => "wrr",
+            Scheduler::Lc => "lc",
+            Scheduler::Wlc => "wlc",
+            Scheduler::Lblc => "lblc",
+            Scheduler::Lblcr => "lblcr",
+            Scheduler::Dh => "dh",
+            Scheduler::Sh => "sh",
+            Scheduler::Sed => "sed",
+            Scheduler::Nq => "nq",
+            Scheduler::Fo => "fo",
+            Scheduler::Ovf => "ovf",
+            Scheduler::Mh => "mh",
+            Scheduler::Twos => "twos",
+            Scheduler::Other(name) => name,
+        }
+    }
+
+    /// The kernel module name is `ip_vs_<name>`.
+    pub fn from_name(name: &str) -> Scheduler {
+        Scheduler::KNOWN.into_iter().find(|s| s.name() == name).unwrap_or_else(|| Scheduler::Other(name.to_string()))
+    }
+}
+
+impl fmt::Display for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The three scheduler-specific flag bits of IPVS (IP_VS_SVC_F_SCHED1..3). `sh` and `mh` give
+/// the first two a name (`fallback`, `port`); every scheduler accepts them as `flag-N`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SchedFlags(pub u8);
+
+impl SchedFlags {
+    pub const FLAG_1: u8 = 1;
+    pub const FLAG_2: u8 = 2;
+    pub const FLAG_3: u8 = 4;
+
+    pub fn contains(self, bit: u8) -> bool {
+        self.0 & bit != 0
+    }
+
+    /// Names as the file spells them, for this scheduler.
+    pub fn names(self, scheduler: &Scheduler) -> Vec<String> {
+        let prefix = match scheduler {
+            Scheduler::Sh => Some("sh"),
+            Scheduler::Mh => Some("mh"),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        for (bit, n, named) in [(Self::FLAG_1, 1, "fallback"), (Self::FLAG_2, 2, "port"), (Self::FLAG_3, 3, "")] {
+            if !self.contains(bit) {
+                continue;
+            }
+            match prefix {
+                Some(p) if !named.is_empty() => out.push(format!("{p}-{named}")),
+                _ => out.push(format!("flag-{n}")),
+            }
+        }
+        out
+    }
+}
+
+/// Persistence netmask: an IPv4 mask, or an IPv6 prefix length (that is how IPVS stores them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Netmask {
+    V4(Ipv4Addr),
+    V6(u8),
+}
+
+impl Netmask {
+    pub fn host(family: Family) -> Netmask {
+        match family {
+            Family::Ipv4 => Netmask::V4(Ipv4Addr::BROADCAST),
+            Family::Ipv6 => Netmask::V6(128),
+        }
+    }
+}
+
+impl fmt::Display for Netmask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Netmask::V4(m) => m.fmt(f),
+            Netmask::V6(len) => len.fmt(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Persistence {
+    /// Seconds, > 0.
+    pub timeout: u32,
+    pub netmask: Netmask,
+    /// Persistence engine module name (`sip`), if any.
+    pub engine: Option<String>,
+}
+
+/// Everything about a service that is not its identity and not its real servers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServiceAttrs {
+    pub scheduler: Scheduler,
+    pub sched_flags: SchedFlags,
+    pub persistence: Option<Persistence>,
+    pub one_packet: bool,
+}
+
+impl Default for ServiceAttrs {
+    fn default() -> Self {
+        ServiceAttrs {
+            scheduler: Scheduler::Wlc,
+            sched_flags: SchedFlags::default(),
+            persistence: None,
+            one_packet: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// The name from the file. Observed services carry the name the inventory remembers, if any;
+    /// a name is never compared, only shown.
+    pub name: Option<String>,
+    pub attrs: ServiceAttrs,
+    pub reals: BTreeMap<RealKey, RealServer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TunnelType {
+    Ipip,
+    /// Generic UDP encapsulation, to this UDP port.
+    Gue {
+        port: u16,
+    },
+    Gre,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum TunnelChecksum {
+    #[default]
+    None,
+    Csum,
+    Remcsum,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tunnel {
+    pub kind: TunnelType,
+    pub checksum: TunnelChecksum,
+}
+
+impl Default for Tunnel {
+    fn default() -> Self {
+        Tunnel { kind: TunnelType::Ipip, checksum: TunnelChecksum::None }
+    }
+}
+
+/// Forwarding method; a tunnel only exists with `tun`, so it lives inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Forward {
+    Dr,
+    Nat,
+    Tun(Tunnel),
+}
+
+impl Forward {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Forward::Dr => "dr",
+            Forward::Nat => "nat",
+            Forward::Tun(_) => "tun",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RealServer {
+    /// 0..=i32::MAX; 0 takes no new connections.
+    pub weight: u32,
+    pub forward: Forward,
+    /// 0 = no limit.
+    pub upper_threshold: u32,
+    pub lower_threshold: u32,
+}
+
+/// IPVS connection timeouts in seconds. In the desired state `None` means "not enforced";
+/// in the observed state every field is `Some`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timeouts {
+    pub tcp: Option<u32>,
+    pub tcp_fin: Option<u32>,
+    pub udp: Option<u32>,
+}
+
+/// One of lvsync's own firewall chains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChainId {
+    pub family: Family,
+    pub hook: Hook,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Hook {
+    Input,
+    Forward,
+}
+
+impl ChainId {
+    /// `LVSYNC-INPUT` / `LVSYNC-FORWARD`.
+    pub fn chain_name(&self) -> &'static str {
+        match self.hook {
+            Hook::Input => "LVSYNC-INPUT",
+            Hook::Forward => "LVSYNC-FORWARD",
+        }
+    }
+
+    /// `INPUT` / `FORWARD`: the built-in chain that jumps to ours.
+    pub fn builtin(&self) -> &'static str {
+        match self.hook {
+            Hook::Input => "INPUT",
+            Hook::Forward => "FORWARD",
+        }
+    }
+
+    pub fn all() -> [ChainId; 4] {
+        [
+            ChainId { family: Family::Ipv4, hook: Hook::Input },
+            ChainId { family: Family::Ipv4, hook: Hook::Forward },
+            ChainId { family: Family::Ipv6, hook: Hook::Input },
+            ChainId { family: Family::Ipv6, hook: Hook::Forward },
+        ]
+    }
+}
+
+/// `ipv4/LVSYNC-INPUT`: the id in plan output.
+impl fmt::Display for ChainId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.family, self.chain_name())
+    }
+}
+
+/// What one of lvsync's chains holds: its rules in canonical `iptables-save` form without the
+/// leading `-A CHAIN ` (the firewall module renders and parses exactly this), and whether the
+/// built-in chain jumps to it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Chain {
+    pub rules: Vec<String>,
+    pub jump: bool,
+}
+
+/// The whole state lvsync cares about, desired or observed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct State {
+    pub services: BTreeMap<ServiceKey, Service>,
+    pub timeouts: Timeouts,
+    /// A chain that is absent does not exist (desired: must not exist).
+    pub chains: BTreeMap<ChainId, Chain>,
+}
+
+/// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    pub fn family(&self) -> Family {
+        Family::of(&self.addr)
+    }
+
+    pub fn host(addr: IpAddr) -> Cidr {
+        let prefix = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        Cidr { addr, prefix }
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a host route). Host bits must be zero.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| format!("`{s}` is not an IPv4 or IPv6 address or CIDR"))?;
+        let max = match addr {
+            IpAddr::V4(_) => 32,
+            IpAddr::V6(_) => 128,
+        };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u8>() {
+                Ok(p) if p <= max => p,
+                _ => return Err(format!("`{s}` has a prefix length outside 0..={max}")),
+            },
+        };
+        let bits: u128 = match addr {
+            IpAddr::V4(a) => u128::from(u32::from(a)) << 96,
+            IpAddr::V6(a) => u128::from(a),
+        };
+        let host_bits = if prefix == max { 0 } else { bits << u32::from(prefix) };
+        if host_bits != 0 {
+            return Err(format!("`{s}` has host bits set (did you mean the network address?)"));
+        }
+        Ok(Cidr { addr, prefix })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_ids_round_trip() {
+        for id in ["tcp/192.168.2.110:80", "udp/[2001:db8::1]:53", "sctp/10.0.0.1:0", "fwmark/42", "fwmark/7/ipv6"] {
+            let key: ServiceKey = id.parse().unwrap();
+            assert_eq!(key.to_string(), id);
+        }
+        assert!("fwmark/1/ipv5".parse::<ServiceKey>().is_err());
+        assert!("icmp/1.2.3.4:1".parse::<ServiceKey>().is_err());
+    }
+
+    #[test]
+    fn cidr_refuses_host_bits_and_long_prefixes() {
+        assert_eq!("10.0.0.0/8".parse::<Cidr>().unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!("10.1.2.3".parse::<Cidr>().unwrap().to_string(), "10.1.2.3/32");
+        assert!("10.0.0.1/8".parse::<Cidr>().unwrap_err().contains("host bits"));
+        assert!("10.0.0.0/33".parse::<Cidr>().unwrap_err().contains("0..=32"));
+        assert_eq!("2001:db8::/32".parse::<Cidr>().unwrap().prefix, 32);
+        assert!("2001:db8::1/64".parse::<Cidr>().is_err());
+        assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().prefix, 0);
+    }
+
+    #[test]
+    fn sched_flag_names_follow_the_scheduler() {
+        let f = SchedFlags(SchedFlags::FLAG_1 | SchedFlags::FLAG_2);
+        assert_eq!(f.names(&Scheduler::Sh), ["sh-fallback", "sh-port"]);
+        assert_eq!(f.names(&Scheduler::Mh), ["mh-fallback", "mh-port"]);
+        assert_eq!(f.names(&Scheduler::Rr), ["flag-1", "flag-2"]);
+    }
+}

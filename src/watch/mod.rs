@@ -1,0 +1,1 @@
+//! `lvsync watch`: follow the file, undo drift, keep the last good state.
