@@ -62,13 +62,14 @@ fn message(stderr: &str) -> String {
     if lines.is_empty() { "(no message)".to_string() } else { lines.join("; ") }
 }
 
-/// ` (line 5: `-A LVSYNC-INPUT -j NOPE`)` when iptables names the line of its input it refused.
+/// ` (line 5: `-A LVSYNC-INPUT -j NOPE`)` when iptables names a rule of its input as the one it
+/// refused (iptables-nft names `COMMIT` for errors found when committing: not worth quoting).
 fn offending(stderr: &str, input: &str) -> String {
     let number = stderr.split("line").skip(1).find_map(|after| {
         let digits: String = after.trim_start_matches([':', ' ']).chars().take_while(char::is_ascii_digit).collect();
         digits.parse::<usize>().ok()
     });
-    match number.and_then(|n| Some((n, input.lines().nth(n.checked_sub(1)?)?))) {
+    match number.and_then(|n| Some((n, input.lines().nth(n.checked_sub(1)?)?))).filter(|(_, l)| l.starts_with('-')) {
         Some((n, line)) => format!(" (line {n}: `{line}`)"),
         None => String::new(),
     }
@@ -274,8 +275,9 @@ mod tests {
              `iptables-nft-restore --noflush --wait=10` said: iptables-nft-restore v1.8.9 (nf_tables): Chain 'NOPE' \
              does not exist; Error occurred at line: 3 (line 3: `-A LVSYNC-INPUT -j NOPE`)"
         );
-        assert_eq!(offending("iptables-restore: line 2 failed", "a\nb\n"), " (line 2: `b`)");
-        assert_eq!(offending("no number here", "a\n"), "");
+        assert_eq!(offending("iptables-restore: line 2 failed", "*filter\n-X b\n"), " (line 2: `-X b`)");
+        assert_eq!(offending("no number here", "-a\n"), "");
+        assert_eq!(offending("Error occurred at line: 2", "-A X -j Y\nCOMMIT\n"), "");
     }
 
     #[test]
