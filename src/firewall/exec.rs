@@ -21,7 +21,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("`{command}` failed ({status}): {}", first_line(.stderr))]
+    #[error("`{command}` failed ({status}): {}", message(.stderr))]
     Failed { command: String, status: ExitStatus, stderr: String },
 }
 
@@ -34,8 +34,10 @@ impl Error {
     }
 }
 
-fn first_line(s: &str) -> &str {
-    s.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no message)")
+/// A command's stderr on one line, without iptables' usage hint (`Try \`iptables -h' ...`).
+pub fn message(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Try `")).collect();
+    if lines.is_empty() { "(no message)".to_string() } else { lines.join("; ") }
 }
 
 /// What a successful command printed.
@@ -112,9 +114,11 @@ mod tests {
 
     #[test]
     fn failure_carries_the_command_line_and_stderr() {
-        let err = run("sh", &["-c", "echo oops >&2; exit 3"], None).unwrap_err();
-        assert!(matches!(&err, Error::Failed { stderr, .. } if stderr == "oops\n"), "{err:?}");
-        assert_eq!(err.to_string(), "`sh -c echo oops >&2; exit 3` failed (exit status: 3): oops");
+        let err = run("sh", &["-c", "echo oops >&2; echo; echo \"Try \\`x -h'\" >&2; echo more >&2; exit 3"], None)
+            .unwrap_err();
+        assert!(matches!(&err, Error::Failed { stderr, .. } if stderr.starts_with("oops\n")), "{err:?}");
+        assert!(err.to_string().starts_with("`sh -c echo oops"), "{err}");
+        assert!(err.to_string().ends_with("` failed (exit status: 3): oops; more"), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub use restore::restore_input;
 use crate::backend::{self, Backend, Executed};
 use crate::plan::Change;
 use crate::state::{Chain, ChainId, Family, State};
+use exec::message;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -56,12 +57,6 @@ pub enum Error {
     Unavailable { family: Family, reason: String },
 }
 
-/// iptables' message without its usage hint, on one line.
-fn message(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("Try `")).collect();
-    if lines.is_empty() { "(no message)".to_string() } else { lines.join("; ") }
-}
-
 /// ` (line 5: `-A LVSYNC-INPUT -j NOPE`)` when iptables names a rule of its input as the one it
 /// refused (iptables-nft names `COMMIT` for errors found when committing: not worth quoting).
 fn offending(stderr: &str, input: &str) -> String {
@@ -75,16 +70,18 @@ fn offending(stderr: &str, input: &str) -> String {
     }
 }
 
-/// Messages of an iptables-nft that finds no usable nf_tables in the kernel.
+/// Messages of an iptables-nft that finds no usable nf_tables in the kernel (`Failed to initialize
+/// nft: Protocol not supported` in User-Mode Linux). A legacy `iptables` says `(legacy)`.
 fn nftables_unreachable(stderr: &str) -> bool {
-    [
-        "Could not fetch rule set generation id",
-        "Protocol not supported",
-        "do you need to insmod",
-        "Failed to initialize nft",
-    ]
-    .iter()
-    .any(|m| stderr.contains(m))
+    !stderr.contains("(legacy)")
+        && [
+            "Could not fetch rule set generation id",
+            "Protocol not supported",
+            "do you need to insmod",
+            "Failed to initialize nft",
+        ]
+        .iter()
+        .any(|m| stderr.contains(m))
 }
 
 /// The commands of one family.
@@ -168,6 +165,7 @@ impl Firewall {
         let Some(input) = restore_input(changes, &live) else { return Ok(false) };
         let chains = changes.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(", ");
         let tools = self.tools(family)?;
+        tracing::info!(chains = %chains, lines = input.lines().count(), "replacing firewall chains");
         exec::run(&tools.restore, &["--noflush", "--wait=10"], Some(&input)).map_err(|e| {
             self.classify(e, |e| match e {
                 exec::Error::Failed { command, stderr, .. } => {
@@ -296,5 +294,17 @@ mod tests {
         assert!(matches!(fw.classify(failed("Permission denied (you must be root)\n"), other), Error::Read { .. }));
         let legacy = Firewall::new("iptables-legacy");
         assert!(matches!(legacy.classify(failed("Protocol not supported\n"), other), Error::Read { .. }));
+        let alternative = "iptables-save v1.8.9 (legacy): Cannot initialize: iptables who? (do you need to insmod?)\n";
+        assert!(matches!(fw.classify(failed(alternative), other), Error::Read { .. }), "`iptables` may be legacy");
+    }
+
+    #[test]
+    fn a_rule_that_could_inject_into_the_restore_file_is_refused_before_running_anything() {
+        let id = ChainId { family: Family::Ipv4, hook: crate::state::Hook::Input };
+        let rule = "-j ACCEPT\n-A INPUT -j DROP".to_string();
+        let change = Change::ReplaceChain { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) };
+        // The command does not exist: reaching it would be a different error.
+        let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
+        assert!(matches!(err, backend::Error::Firewall(Error::UnsafeRule { .. })), "{err:?}");
     }
 }
