@@ -51,8 +51,8 @@ pub enum Error {
     #[error("rule {rule:?} of {chain} contains a line break or NUL; refusing to write it into a restore file")]
     UnsafeRule { chain: ChainId, rule: String },
     #[error(
-        "the {family} firewall is unavailable ({reason}); an intent without any address applies to both families: \
-         give it an IPv4 destination or source to keep it out of {family}"
+        "the {family} firewall is unavailable, so its chains cannot be written ({reason}); note that an intent \
+         naming no address applies to both families: give it an address to keep it to one"
     )]
     Unavailable { family: Family, reason: String },
 }
