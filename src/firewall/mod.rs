@@ -14,9 +14,11 @@ pub use parse::{Table, normalize, parse};
 pub use render::{render, save_string};
 pub use restore::restore_input;
 
+use std::collections::BTreeSet;
+
 use crate::backend::{self, Backend, Executed};
 use crate::plan::Change;
-use crate::state::{Chain, ChainId, Family, State};
+use crate::state::{Chain, ChainId, Family, ServiceKey, State};
 use exec::message;
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +202,11 @@ impl Backend for Firewall {
                 state.chains.insert(ChainId { family, hook }, chain);
             }
         }
+        Ok(())
+    }
+
+    /// The firewall holds no services.
+    fn observe_services(&mut self, _: &BTreeSet<ServiceKey>, _: &mut State) -> Result<(), backend::Error> {
         Ok(())
     }
 
