@@ -69,14 +69,17 @@ fn parse_error(e: &serde_saphyr::Error, positions: &Positions) -> Diagnostic {
         None => raw,
     };
     let candidates = pos.map(|p| positions.paths_at(p)).unwrap_or_default();
-    // A missing field is reported at its mapping: name the mapping, not its first entry.
-    let path = if raw.starts_with("missing field") { candidates.first() } else { candidates.last() };
-    Diagnostic {
-        path: path.map(|p| p.to_string()).unwrap_or_default(),
-        line: pos.map(|p| p.line),
-        column: pos.map(|p| p.column),
-        message: explain(&raw),
+    let mut path = candidates.last().map(|p| p.to_string()).unwrap_or_default();
+    let mut pos = pos;
+    // serde-saphyr reports a missing key at some key of its mapping: point at the mapping.
+    if raw.starts_with("missing field")
+        && let Some(p) = pos
+        && positions.is_key_at(&path, p)
+    {
+        path = positions::parent(&path).to_string();
+        pos = positions.value(&path).or(pos);
     }
+    Diagnostic { path, line: pos.map(|p| p.line), column: pos.map(|p| p.column), message: explain(&raw) }
 }
 
 /// serde-saphyr's wording, turned into what a user of this file format needs to read.

@@ -51,6 +51,8 @@ impl Positions {
                 Event::Alias(_) => Some((false, None)),
                 Event::MappingStart(..) => Some((true, None)),
                 Event::SequenceStart(..) => Some((true, None)),
+                // Only the first document is read; a second one is refused by the parse pass.
+                Event::DocumentEnd => break,
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
                     out.finish_node(&mut stack);
@@ -121,6 +123,11 @@ impl Positions {
         self.keys.get(path).copied().or_else(|| self.value(path))
     }
 
+    /// Whether `path` is a mapping entry whose key starts at `pos`.
+    pub fn is_key_at(&self, path: &str, pos: Pos) -> bool {
+        self.keys.get(path) == Some(&pos)
+    }
+
     /// The paths whose key or value starts at `pos`, for errors that only know a position.
     pub fn paths_at(&self, pos: Pos) -> Vec<&str> {
         let mut found: Vec<&str> =
@@ -136,7 +143,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 /// `a.b[2]` -> `a.b` -> `a` -> ``.
-fn parent(path: &str) -> &str {
+pub fn parent(path: &str) -> &str {
     match path.rfind(['.', '[']) {
         Some(i) => &path[..i],
         None => "",
