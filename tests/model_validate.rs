@@ -132,6 +132,40 @@ fn broken_yaml_and_odd_documents_give_a_position() {
 }
 
 #[test]
+fn type_errors_show_what_they_found() {
+    refused(
+        "version: 1\nservices:\n  - name: web\n    vip: 192.168.2.110\n    port: 80\n    real_servers:\n",
+        "services[0].real_servers",
+        6,
+        &["expected a list", "`[]` for none", "found an empty value"],
+    );
+    refused(
+        "version: 1\nservices:\n  - name: web\n    vip: 192.168.2.110\n    port: 80\n    real_servers:\n      address: 10.0.0.1\n",
+        "services[0].real_servers",
+        7,
+        &["expected a list", "found `key: value` entries"],
+    );
+    refused(
+        "version: 1\nservices:\n  - name: web\n    vip: 192.168.2.110\n    port: 80\n    real_servers:\n      - 10.0.0.1\n",
+        "services[0].real_servers[0]",
+        7,
+        &["expected `key: value` entries", "found `10.0.0.1`"],
+    );
+    refused(
+        "version: 1\nfirewall:\n  - name: x\n    action: accept\n    sources: 10.0.0.0/8\n",
+        "firewall[0].sources",
+        5,
+        &["found `10.0.0.0/8`"],
+    );
+    refused(
+        "version: 1\nservices:\n  - name: web\n    vip: 192.168.2.110\n    port: 80.5\n",
+        "services[0].port",
+        5,
+        &["whole number", "found `80.5`"],
+    );
+}
+
+#[test]
 fn booleans_are_true_or_false_only() {
     // YAML 1.1's `yes` is a classic trap; the file format is strict.
     refused(
@@ -146,7 +180,7 @@ fn booleans_are_true_or_false_only() {
         ",
         "services[0].one_packet",
         7,
-        &[],
+        &["`true` or `false`", "found `yes`"],
     );
 }
 

@@ -68,18 +68,33 @@ fn parse_error(e: &serde_saphyr::Error, positions: &Positions) -> Diagnostic {
         Some(i) => raw[..i].to_string(),
         None => raw,
     };
-    let candidates = pos.map(|p| positions.paths_at(p)).unwrap_or_default();
-    let mut path = candidates.last().map(|p| p.to_string()).unwrap_or_default();
+    let (values, keys) = pos.map(|p| positions.paths_at(p)).unwrap_or_default();
+    // A wrong key is reported at the key, a wrong value at the value.
+    let about_key = raw.starts_with("unknown field") || raw.starts_with("duplicate");
+    let (first, then) = if about_key { (&keys, &values) } else { (&values, &keys) };
+    let mut path = first.last().or(then.last()).map(|p| p.to_string()).unwrap_or_default();
     let mut pos = pos;
     // serde-saphyr reports a missing key at some key of its mapping: point at the mapping.
     if raw.starts_with("missing field")
+        && values.is_empty()
         && let Some(p) = pos
         && positions.is_key_at(&path, p)
     {
         path = positions::parent(&path).to_string();
         pos = positions.value(&path).or(pos);
     }
-    Diagnostic { path, line: pos.map(|p| p.line), column: pos.map(|p| p.column), message: explain(&raw) }
+    let mut message = explain(&raw);
+    // A type error shows what it found: a mis-indented line often shows up only here.
+    if raw.starts_with("expected") || raw.starts_with("invalid") {
+        let found = pos.and_then(|p| positions.scalar_at(p));
+        message = match found {
+            _ if !keys.is_empty() => format!("{message}; found `key: value` entries"),
+            Some("" | "~" | "null") => format!("{message}; found an empty value"),
+            Some(found) => format!("{message}; found `{}`", found.escape_debug()),
+            None => message,
+        };
+    }
+    Diagnostic { path, line: pos.map(|p| p.line), column: pos.map(|p| p.column), message }
 }
 
 /// serde-saphyr's wording, turned into what a user of this file format needs to read.
@@ -104,10 +119,13 @@ fn explain(raw: &str) -> String {
         return "expected a single value here, not a list or mapping".into();
     }
     if raw.starts_with("expected sequence start") {
-        return "expected a list here (`- item` lines or `[a, b]`)".into();
+        return "expected a list here: `- item` lines, `[a, b]`, or `[]` for none".into();
     }
-    if raw.starts_with("expected mapping") || raw.starts_with("invalid type: sequence") {
-        return format!("{raw}; expected `key: value` entries here");
+    if raw.starts_with("expected mapping") {
+        return "expected `key: value` entries here".into();
+    }
+    if raw.starts_with("invalid boolean") {
+        return "expected `true` or `false`".into();
     }
     raw.to_string()
 }
