@@ -23,24 +23,15 @@ use crate::state::{Ownership, Timeouts};
 use check::Checker;
 use positions::{Pos, Positions};
 
-/// Where the published schema lives, relative to the examples (editors follow this comment).
-pub const SCHEMA_COMMENT: &str =
-    "# yaml-language-server: $schema=https://raw.githubusercontent.com/lvsync/lvsync/main/schema/lvsync.schema.json";
-
 /// Parse, check and resolve a desired-state file. On failure, every problem found is returned:
 /// all of them when the YAML itself is well-formed, else the first syntax or type error.
 pub fn load(text: &str) -> Result<Config, Diagnostics> {
-    let positions = Positions::of(text);
-    let file = parse_with(text, &positions)?;
-    resolve_with(&file, &positions)
+    let file = parse(text)?;
+    resolve_with(&file, text)
 }
 
 /// Only the parse step: the raw file, as written.
 pub fn parse(text: &str) -> Result<raw::File, Diagnostics> {
-    parse_with(text, &Positions::of(text))
-}
-
-fn parse_with(text: &str, positions: &Positions) -> Result<raw::File, Diagnostics> {
     if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Diagnostics(vec![Diagnostic {
             path: String::new(),
@@ -54,7 +45,7 @@ fn parse_with(text: &str, positions: &Positions) -> Result<raw::File, Diagnostic
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
     };
     serde_saphyr::from_str_with_options::<raw::File>(text, options)
-        .map_err(|e| Diagnostics(vec![parse_error(&e, positions)]))
+        .map_err(|e| Diagnostics(vec![parse_error(&e, &Positions::of(text))]))
 }
 
 fn parse_error(e: &serde_saphyr::Error, positions: &Positions) -> Diagnostic {
@@ -131,8 +122,8 @@ fn explain(raw: &str) -> String {
 }
 
 /// Check a parsed file and resolve it, reporting every problem.
-fn resolve_with(file: &raw::File, positions: &Positions) -> Result<Config, Diagnostics> {
-    let mut c = Checker::new(positions);
+fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
+    let mut c = Checker::new(text);
     if file.version != 1 {
         c.err("version", format!("`{}` is not a supported version; this lvsync reads `version: 1`", file.version));
     }
