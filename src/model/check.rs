@@ -112,12 +112,12 @@ impl<'a> Checker<'a> {
         }
         let why = if value.is_empty() {
             "is empty".to_string()
-        } else if value.len() > max_tail + 1 {
-            format!("is {} characters long, the limit is {}", value.chars().count(), max_tail + 1)
         } else if !first_ok {
             "must start with a lower-case letter or a digit".to_string()
-        } else {
+        } else if !rest_ok {
             "may only hold lower-case letters, digits, `.`, `_` and `-`".to_string()
+        } else {
+            format!("is {} characters long, the limit is {}", value.len(), max_tail + 1)
         };
         self.err(
             path,
