@@ -9,6 +9,7 @@ mod export;
 mod firewall;
 mod positions;
 pub mod raw;
+mod real;
 mod schema;
 mod service;
 
