@@ -54,8 +54,21 @@ fn unknown_key_is_refused_with_the_valid_keys() {
         ",
         "services[0].real_server",
         6,
-        &["unknown key `real_server`", "real_servers"],
+        &["unknown key `real_server`", "did you mean `real_servers`?"],
     );
+    refused(
+        "version: 1\nservices:\n  - name: web\n    fwmark: 1\n    real_servers:\n      - {address: 10.0.0.1, wieght: 3}\n",
+        "services[0].real_servers[0].wieght",
+        6,
+        &["did you mean `weight`?"],
+    );
+    let e = refused(
+        "version: 1\nservices:\n  - name: web\n    fwmark: 1\n    colour: blue\n",
+        "services[0].colour",
+        5,
+        &["unknown key `colour`", "real_servers"],
+    );
+    assert!(!e.message.contains("did you mean"), "{}", e.message);
 }
 
 #[test]

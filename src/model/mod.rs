@@ -96,7 +96,10 @@ fn explain(raw: &str) -> String {
         return format!("duplicate key `{key}`; each key may appear only once in a mapping: remove one");
     }
     if let Some(rest) = raw.strip_prefix("unknown field ") {
-        return format!("unknown key {rest}; check the spelling (reference: docs/file-format.md)");
+        return match suggestion(rest) {
+            Some(near) => format!("unknown key {rest}; did you mean `{near}`?"),
+            None => format!("unknown key {rest}; check the spelling (reference: docs/file-format.md)"),
+        };
     }
     if let Some(rest) = raw.strip_prefix("missing field ") {
         return format!("required key {rest} is missing");
@@ -120,6 +123,36 @@ fn explain(raw: &str) -> String {
         return "expected `true` or `false`".into();
     }
     raw.to_string()
+}
+
+/// For "`real_server`, expected one of name, ..., real_servers": the valid key closest to the
+/// unknown one, if it is close enough to be a typo.
+fn suggestion(rest: &str) -> Option<&str> {
+    let (unknown, valid) = rest.split_once(", expected one of ")?;
+    let unknown = unknown.trim_matches('`');
+    valid
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .map(|k| (distance(unknown, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Edit distance (insertions, deletions, substitutions).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Check a parsed file and resolve it, reporting every problem.
