@@ -2,7 +2,7 @@
 //! dump per service, pipelined) and carries out planned changes as pipelined requests, editing
 //! in place (SET_SERVICE, SET_DEST) so that connections and counters survive.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::attrs::{IpvsAttr, Stats};
 use super::client::{Client, Mode, Outcome};
@@ -163,6 +163,11 @@ impl IpvsBackend {
 impl Backend for IpvsBackend {
     fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
         Ok(self.observe_ipvs(state)?)
+    }
+
+    fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>, state: &mut State) -> Result<(), backend::Error> {
+        let keys: Vec<ServiceKey> = keys.iter().copied().collect();
+        Ok(IpvsBackend::observe_services(self, &keys, state)?)
     }
 
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
