@@ -152,6 +152,11 @@ impl Client {
         Ok(())
     }
 
+    /// The generic netlink family id the kernel gave IPVS.
+    pub fn family(&self) -> u16 {
+        self.family
+    }
+
     /// Send at most `n` requests per datagram (the receive buffer may impose fewer).
     pub fn limit_batch(&mut self, n: usize) {
         self.batch_limit = n.max(1);
