@@ -1,0 +1,477 @@
+//! The lab's network, derived from a desired-state file: pure, so what the lab builds for a file
+//! can be read and tested without a kernel.
+//!
+//! The kernel's root namespace is the director. Every /24 (IPv6: /64) that holds a VIP or a real
+//! server is a bridge on the director, which takes the lowest free address there (the real
+//! servers' gateway). Each real server address is a namespace with one leg on its bridge; the
+//! client is one namespace with a leg on every bridge that holds a VIP, at the highest free
+//! address.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::model::Config;
+use crate::state::{Forward, Protocol, ServiceKey, TunnelType};
+
+/// A network namespace name, an address, and everything the lab runs there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topology {
+    pub subnets: Vec<Subnet>,
+    /// VIPs the director holds, with the index of their subnet.
+    pub vips: Vec<(IpAddr, usize)>,
+    pub reals: Vec<RealHost>,
+    pub client: ClientHost,
+    /// Services the client sends to, in file order.
+    pub targets: Vec<Target>,
+    /// What the lab cannot build or send to, said plainly.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subnet {
+    /// The bridge on the director: `lvnet0`, `lvnet1`, ...
+    pub bridge: String,
+    pub network: IpAddr,
+    pub prefix: u8,
+    /// The director's own address there.
+    pub director: IpAddr,
+}
+
+/// One real server address: a namespace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealHost {
+    pub netns: String,
+    pub address: IpAddr,
+    pub subnet: usize,
+    /// VIPs on `lo` (direct routing).
+    pub dr_vips: BTreeSet<IpAddr>,
+    /// VIPs on the tunnel device that decapsulates what the director sends.
+    pub tun_vips: BTreeSet<(TunnelDevice, IpAddr)>,
+    /// UDP ports where generic UDP encapsulation arrives.
+    pub gue_ports: BTreeSet<u16>,
+    pub listeners: BTreeSet<Listener>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TunnelDevice {
+    /// IPIP and GUE (GUE carries IPIP): `tunl0`.
+    Ipip,
+    /// `gre0`.
+    Gre,
+}
+
+impl TunnelDevice {
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelDevice::Ipip => "tunl0",
+            TunnelDevice::Gre => "gre0",
+        }
+    }
+}
+
+/// A socket a responder opens: it answers with `identity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Listener {
+    pub protocol: Protocol,
+    pub local: IpAddr,
+    pub port: u16,
+    /// The real server as the file names it: `address:port`.
+    pub identity: (IpAddr, u16),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientHost {
+    pub netns: String,
+    /// One address per subnet that holds a VIP: (subnet index, address).
+    pub legs: Vec<(usize, IpAddr)>,
+}
+
+/// A service the client sends requests to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub protocol: Protocol,
+    pub vip: IpAddr,
+    pub port: u16,
+    /// `address:port` of every real server, in the file's order (for the report).
+    pub reals: Vec<String>,
+}
+
+pub const CLIENT_NETNS: &str = "lab-client";
+
+impl Topology {
+    pub fn derive(config: &Config) -> Topology {
+        let mut notes = Vec::new();
+        let mut used: BTreeSet<IpAddr> = BTreeSet::new();
+        let mut subnet_of: Vec<(IpAddr, u8)> = Vec::new();
+        let mut vips: Vec<(IpAddr, usize)> = Vec::new();
+        let mut reals: BTreeMap<IpAddr, RealHost> = BTreeMap::new();
+        let mut real_order: Vec<IpAddr> = Vec::new();
+        let mut targets = Vec::new();
+
+        for spec in &config.services {
+            let svc = &spec.service;
+            let vip = match spec.key {
+                ServiceKey::Addr { vip, .. } => {
+                    let i = index(vip, &mut subnet_of);
+                    used.insert(vip);
+                    if !vips.iter().any(|(v, _)| *v == vip) {
+                        vips.push((vip, i));
+                    }
+                    Some(vip)
+                }
+                ServiceKey::Fwmark { mark, .. } => {
+                    notes.push(format!(
+                        "service {}: a firewall-mark service (fwmark {mark}) has no VIP and port to send to; \
+                         its real servers are built, no requests are sent",
+                        spec.name
+                    ));
+                    None
+                }
+            };
+            let protocol = match spec.key {
+                ServiceKey::Addr { protocol, .. } => Some(protocol),
+                ServiceKey::Fwmark { .. } => None,
+            };
+            for (key, real) in &svc.reals {
+                let i = index(key.address, &mut subnet_of);
+                used.insert(key.address);
+                let host = reals.entry(key.address).or_insert_with(|| {
+                    real_order.push(key.address);
+                    RealHost {
+                        netns: String::new(),
+                        address: key.address,
+                        subnet: i,
+                        dr_vips: BTreeSet::new(),
+                        tun_vips: BTreeSet::new(),
+                        gue_ports: BTreeSet::new(),
+                        listeners: BTreeSet::new(),
+                    }
+                });
+                let (Some(vip), Some(protocol)) = (vip, protocol) else { continue };
+                if protocol == Protocol::Sctp {
+                    continue;
+                }
+                let local = match real.forward {
+                    Forward::Nat => key.address,
+                    Forward::Dr => {
+                        host.dr_vips.insert(vip);
+                        vip
+                    }
+                    Forward::Tun(t) => {
+                        let dev = match t.kind {
+                            TunnelType::Ipip => TunnelDevice::Ipip,
+                            TunnelType::Gue { port } => {
+                                host.gue_ports.insert(port);
+                                TunnelDevice::Ipip
+                            }
+                            TunnelType::Gre => TunnelDevice::Gre,
+                        };
+                        host.tun_vips.insert((dev, vip));
+                        vip
+                    }
+                };
+                if vip.is_ipv6() && matches!(real.forward, Forward::Tun(_)) {
+                    notes.push(format!(
+                        "service {}: real server {key} is forwarded by tunnel over IPv6, which the lab does not \
+                         build; expect its requests to fail",
+                        spec.name
+                    ));
+                }
+                if real.forward == Forward::Nat && network(key.address) == network(vip) {
+                    notes.push(format!(
+                        "service {}: real server {key} is forwarded by NAT but shares the VIP's subnet, so its \
+                         answers bypass the director; put NAT real servers on their own subnet",
+                        spec.name
+                    ));
+                }
+                host.listeners.insert(Listener { protocol, local, port: key.port, identity: (key.address, key.port) });
+            }
+            match (spec.key, vip) {
+                (ServiceKey::Addr { protocol: Protocol::Sctp, .. }, _) => notes.push(format!(
+                    "service {}: the lab sends TCP and UDP only; no requests are sent to this SCTP service",
+                    spec.name
+                )),
+                (ServiceKey::Addr { port: 0, .. }, _) => notes.push(format!(
+                    "service {}: a service on every port (port 0) has no single port to send to; no requests \
+                     are sent",
+                    spec.name
+                )),
+                (ServiceKey::Addr { protocol, vip, port }, _) => targets.push(Target {
+                    name: spec.name.clone(),
+                    protocol,
+                    vip,
+                    port,
+                    reals: svc.reals.keys().map(|k| k.to_string()).collect(),
+                }),
+                (ServiceKey::Fwmark { .. }, _) => {}
+            }
+        }
+
+        let subnets: Vec<Subnet> = subnet_of
+            .iter()
+            .enumerate()
+            .map(|(i, &(network, prefix))| {
+                let director = free_host(network, &used, false);
+                used.insert(director);
+                Subnet { bridge: format!("lvnet{i}"), network, prefix, director }
+            })
+            .collect();
+        let mut vip_subnets: Vec<usize> = vips.iter().map(|(_, i)| *i).collect();
+        vip_subnets.sort_unstable();
+        vip_subnets.dedup();
+        let legs = vip_subnets
+            .into_iter()
+            .map(|i| {
+                let a = free_host(subnets[i].network, &used, true);
+                used.insert(a);
+                (i, a)
+            })
+            .collect();
+        let reals = real_order
+            .iter()
+            .enumerate()
+            .filter_map(|(n, a)| reals.remove(a).map(|h| RealHost { netns: format!("lab-real{n}"), ..h }))
+            .collect();
+        Topology { subnets, vips, reals, client: ClientHost { netns: CLIENT_NETNS.to_string(), legs }, targets, notes }
+    }
+
+    /// The commands that build this network, in order: `ip` and `sysctl`, each an argv.
+    pub fn commands(&self) -> Vec<Vec<String>> {
+        let mut c = Cmds::default();
+        // The director forwards NAT traffic and answers that take the long way round; it must not
+        // tell real servers to bypass it, and accepts packets from its own VIPs (tunnelled replies).
+        c.push([
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv4.conf.all.send_redirects=0",
+            "net.ipv4.conf.all.accept_local=1",
+        ]);
+        for s in &self.subnets {
+            c.push(["ip", "link", "add", &s.bridge, "type", "bridge"]);
+            c.push(["ip", "link", "set", &s.bridge, "up"]);
+            c.addr(None, s.director, s.prefix, &s.bridge);
+        }
+        for (vip, i) in &self.vips {
+            c.addr(None, *vip, host_prefix(*vip), &self.subnets[*i].bridge);
+        }
+        for (n, r) in self.reals.iter().enumerate() {
+            let subnet = &self.subnets[r.subnet];
+            let ns = r.netns.as_str();
+            c.push(["ip", "netns", "add", ns]);
+            c.leg(ns, &format!("lvr{n}"), "eth0", &subnet.bridge);
+            c.addr(Some(ns), r.address, subnet.prefix, "eth0");
+            c.push(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+            c.push(["ip", "-n", ns, "link", "set", "lo", "up"]);
+            let gw = subnet.director.to_string();
+            c.push(["ip", "-n", ns, fam(r.address), "route", "add", "default", "via", &gw]);
+            for vip in &r.dr_vips {
+                c.addr(Some(ns), *vip, host_prefix(*vip), "lo");
+            }
+            let devices: BTreeSet<TunnelDevice> = r.tun_vips.iter().map(|(d, _)| *d).collect();
+            for port in &r.gue_ports {
+                c.push(["ip", "-n", ns, "fou", "add", "port", &port.to_string(), "gue"]);
+            }
+            for dev in &devices {
+                c.push(["ip", "-n", ns, "link", "set", dev.name(), "up"]);
+            }
+            let mut keys: Vec<String> = Vec::new();
+            if !r.dr_vips.is_empty() || !r.tun_vips.is_empty() {
+                // The VIP lives here too: only the director may answer ARP for it.
+                for key in ["arp_ignore=1", "arp_announce=2"] {
+                    keys.extend(["all", "eth0"].map(|dev| format!("net.ipv4.conf.{dev}.{key}")));
+                }
+            }
+            if !devices.is_empty() {
+                // Decapsulated packets arrive on the tunnel with the client's source address.
+                let devs = ["all", "eth0"].into_iter().chain(devices.iter().map(|d| d.name()));
+                keys.extend(devs.map(|dev| format!("net.ipv4.conf.{dev}.rp_filter=0")));
+            }
+            if !keys.is_empty() {
+                let mut argv: Vec<String> = ["ip", "netns", "exec", ns, "sysctl", "-q", "-w"].map(String::from).into();
+                argv.extend(keys);
+                c.0.push(argv);
+            }
+            for (dev, vip) in &r.tun_vips {
+                c.addr(Some(ns), *vip, host_prefix(*vip), dev.name());
+            }
+        }
+        let ns = self.client.netns.as_str();
+        c.push(["ip", "netns", "add", ns]);
+        c.push(["ip", "-n", ns, "link", "set", "lo", "up"]);
+        for (n, (i, addr)) in self.client.legs.iter().enumerate() {
+            let subnet = &self.subnets[*i];
+            let dev = format!("eth{n}");
+            c.leg(ns, &format!("lvc{n}"), &dev, &subnet.bridge);
+            c.addr(Some(ns), *addr, subnet.prefix, &dev);
+            c.push(["ip", "-n", ns, "link", "set", &dev, "up"]);
+        }
+        if let Some((i, addr)) = self.client.legs.first() {
+            let gw = self.subnets[*i].director.to_string();
+            c.push(["ip", "-n", ns, fam(*addr), "route", "add", "default", "via", &gw]);
+        }
+        c.0
+    }
+}
+
+#[derive(Default)]
+struct Cmds(Vec<Vec<String>>);
+
+impl Cmds {
+    fn push<const N: usize>(&mut self, argv: [&str; N]) {
+        self.0.push(argv.iter().map(|s| s.to_string()).collect());
+    }
+
+    /// An address, without duplicate address detection (it would delay IPv6 by seconds).
+    fn addr(&mut self, ns: Option<&str>, addr: IpAddr, prefix: u8, dev: &str) {
+        let mut argv: Vec<String> = vec!["ip".into()];
+        if let Some(ns) = ns {
+            argv.extend(["-n".into(), ns.into()]);
+        }
+        let cidr = format!("{addr}/{prefix}");
+        argv.extend([fam(addr).to_string(), "addr".into(), "add".into(), cidr, "dev".into(), dev.into()]);
+        if addr.is_ipv6() {
+            argv.push("nodad".into());
+        }
+        self.0.push(argv);
+    }
+
+    /// A veth pair: `outer` on the director's bridge, `inner` inside `ns`.
+    fn leg(&mut self, ns: &str, outer: &str, inner: &str, bridge: &str) {
+        self.push(["ip", "link", "add", outer, "type", "veth", "peer", "name", inner, "netns", ns]);
+        self.push(["ip", "link", "set", outer, "master", bridge]);
+        self.push(["ip", "link", "set", outer, "up"]);
+    }
+}
+
+fn fam(addr: IpAddr) -> &'static str {
+    if addr.is_ipv6() { "-6" } else { "-4" }
+}
+
+fn host_prefix(addr: IpAddr) -> u8 {
+    if addr.is_ipv6() { 128 } else { 32 }
+}
+
+/// The index of the address's subnet, added if new.
+fn index(addr: IpAddr, subnets: &mut Vec<(IpAddr, u8)>) -> usize {
+    let net = network(addr);
+    match subnets.iter().position(|n| *n == net) {
+        Some(i) => i,
+        None => {
+            subnets.push(net);
+            subnets.len() - 1
+        }
+    }
+}
+
+/// The /24 or /64 an address belongs to in the lab.
+pub fn network(addr: IpAddr) -> (IpAddr, u8) {
+    match addr {
+        IpAddr::V4(a) => (IpAddr::V4(Ipv4Addr::from(u32::from(a) & 0xffff_ff00)), 24),
+        IpAddr::V6(a) => (IpAddr::V6(Ipv6Addr::from(u128::from(a) & !u128::from(u64::MAX))), 64),
+    }
+}
+
+/// The lowest (or highest) host address of the subnet that nothing else uses.
+fn free_host(network: IpAddr, used: &BTreeSet<IpAddr>, from_top: bool) -> IpAddr {
+    let candidates: Box<dyn Iterator<Item = u32>> =
+        if from_top { Box::new((1..=254).rev()) } else { Box::new(1..=254) };
+    let make = |n: u32| match network {
+        IpAddr::V4(a) => IpAddr::V4(Ipv4Addr::from(u32::from(a) | n)),
+        IpAddr::V6(a) => IpAddr::V6(Ipv6Addr::from(u128::from(a) | u128::from(n))),
+    };
+    // A /24 of 254 hosts all used by the file leaves no room: reuse the first; the lab then fails
+    // visibly on a duplicate address.
+    candidates.map(make).find(|a| !used.contains(a)).unwrap_or_else(|| make(if from_top { 254 } else { 1 }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn derive(yaml: &str) -> Topology {
+        Topology::derive(&crate::model::load(yaml).unwrap())
+    }
+
+    #[test]
+    fn nat_real_servers_get_their_own_subnet_with_the_director_as_gateway() {
+        let t = derive(include_str!("../../examples/seed-nat.yaml"));
+        let nets: Vec<String> =
+            t.subnets.iter().map(|s| format!("{} {}/{} {}", s.bridge, s.network, s.prefix, s.director)).collect();
+        assert_eq!(nets, ["lvnet0 192.168.2.0/24 192.168.2.1", "lvnet1 10.10.10.0/24 10.10.10.1"]);
+        assert_eq!(t.vips, [("192.168.2.110".parse().unwrap(), 0)]);
+        assert_eq!(t.client.legs, [(0, "192.168.2.254".parse().unwrap())]);
+        let r = &t.reals[0];
+        assert_eq!((r.netns.as_str(), r.address.to_string(), r.subnet), ("lab-real0", "10.10.10.2".into(), 1));
+        assert!(r.dr_vips.is_empty() && r.tun_vips.is_empty());
+        let l: Vec<String> = r.listeners.iter().map(|l| format!("{} {}:{}", l.protocol, l.local, l.port)).collect();
+        assert_eq!(l, ["tcp 10.10.10.2:80"]);
+        assert_eq!(t.targets[0].reals, ["10.10.10.2:80", "10.10.10.3:80"]);
+        assert!(t.notes.is_empty(), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn dr_puts_the_vip_on_loopback_and_silences_arp() {
+        let t = derive(include_str!("../../examples/seed-dr.yaml"));
+        let cmds: Vec<String> = t.commands().iter().map(|c| c.join(" ")).collect();
+        insta::assert_snapshot!(cmds.join("\n"));
+    }
+
+    #[test]
+    fn tunnels_choose_their_decapsulating_device_and_listen_on_the_vip() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: a, vip: 192.168.2.110, port: 80, forward: tun, tunnel: {type: gue, port: 6080},
+     real_servers: [{address: 192.168.2.106}]}
+  - {name: b, vip: 192.168.2.111, port: 53, protocol: udp, forward: tun, tunnel: {type: gre},
+     real_servers: [{address: 192.168.2.106}]}
+"#,
+        );
+        assert_eq!(t.reals.len(), 1, "one namespace per real server address");
+        let r = &t.reals[0];
+        assert_eq!(r.gue_ports.iter().copied().collect::<Vec<_>>(), [6080]);
+        let tun: Vec<String> = r.tun_vips.iter().map(|(d, v)| format!("{} {v}", d.name())).collect();
+        assert_eq!(tun, ["tunl0 192.168.2.110", "gre0 192.168.2.111"]);
+        let l: Vec<String> = r.listeners.iter().map(|l| format!("{} {}:{}", l.protocol, l.local, l.port)).collect();
+        assert_eq!(l, ["tcp 192.168.2.110:80", "udp 192.168.2.111:53"]);
+        let cmds: Vec<String> = t.commands().iter().map(|c| c.join(" ")).collect();
+        assert!(cmds.contains(&"ip -n lab-real0 fou add port 6080 gue".to_string()), "{cmds:#?}");
+        assert!(cmds.iter().any(|c| c.starts_with("ip netns exec lab-real0 sysctl") && c.contains("gre0.rp_filter=0")));
+    }
+
+    #[test]
+    fn fwmark_and_sctp_services_are_built_but_not_sent_to_with_a_note() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: marked, fwmark: 7, scheduler: rr, real_servers: [{address: 192.168.2.106, port: 80}]}
+  - {name: sig, vip: 192.168.2.110, port: 3868, protocol: sctp, real_servers: [{address: 192.168.2.107}]}
+"#,
+        );
+        assert_eq!(t.reals.len(), 2);
+        assert!(t.targets.is_empty());
+        assert_eq!(t.notes.len(), 2, "{:?}", t.notes);
+        assert!(t.notes[0].contains("fwmark 7"), "{}", t.notes[0]);
+        assert!(t.notes[1].contains("SCTP"), "{}", t.notes[1]);
+    }
+
+    #[test]
+    fn the_client_and_director_avoid_addresses_the_file_uses() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: a, vip: 192.168.2.1, port: 80, forward: nat, real_servers: [{address: 192.168.2.254}]}
+"#,
+        );
+        assert_eq!(t.subnets[0].director.to_string(), "192.168.2.2");
+        assert_eq!(t.client.legs[0].1.to_string(), "192.168.2.253");
+        assert!(t.notes[0].contains("shares the VIP's subnet"), "{:?}", t.notes);
+    }
+}
