@@ -1,15 +1,16 @@
 //! The part of the lab that runs inside the kernel: build the network from the file, start the
 //! responders, apply the file with lvsync itself, send the requests.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use super::Error;
 use super::client::{self, Held};
 use super::netns::Netns;
 use super::report::{LabReport, ServiceResult};
 use super::responder;
-use super::topology::{Target, Topology};
+use super::topology::{Step, Target, Topology};
 use crate::model::Config;
 use crate::state::SocketText;
 
@@ -31,8 +32,8 @@ impl Lab {
     /// that `apply` runs.
     pub fn build(config: &Config, exe: &Path) -> Result<Lab, Error> {
         let topology = Topology::derive(config);
-        for argv in topology.commands() {
-            run(&argv).map_err(|detail| Error::Build { command: argv.join(" "), detail })?;
+        for step in topology.steps() {
+            run(&step).map_err(|detail| Error::Build { step: step.to_string(), detail })?;
         }
         let open = |name: &str| Netns::open(name).map_err(|source| Error::Netns { name: name.to_string(), source });
         for real in &topology.reals {
@@ -113,12 +114,24 @@ pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, e
     Ok(report)
 }
 
-fn run(argv: &[String]) -> Result<(), String> {
+fn run(step: &Step) -> Result<(), String> {
+    let (argv, input) = step.command();
     let (prog, args) = argv.split_first().ok_or("empty command")?;
-    let out = Command::new(prog).args(args).output().map_err(|e| format!("cannot run {prog}: {e}"))?;
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).map_err(|e| format!("cannot write to {prog}: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("cannot wait for {prog}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("{}: {}", out.status, String::from_utf8_lossy(&out.stderr).trim()))
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        Err(format!("{}: {}", out.status, said.trim()))
     }
 }

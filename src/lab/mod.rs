@@ -58,10 +58,10 @@ pub enum Error {
     CurrentExe(#[source] io::Error),
     #[error(transparent)]
     Kernel(#[from] kernel::Error),
-    #[error("the lab failed inside the kernel (status {status}): {message}\nits output (kept in {workdir}):\n{output}")]
-    Inner { status: i32, message: String, output: String, workdir: PathBuf },
-    #[error("building the lab's network: `{command}` failed: {detail}")]
-    Build { command: String, detail: String },
+    #[error("the lab failed inside the kernel: {message}\n(the kernel's files are kept in {workdir}){}", output_text(.output))]
+    Inner { message: String, output: Option<String>, workdir: PathBuf },
+    #[error("building the lab's network failed ({detail}) in:\n{step}")]
+    Build { step: String, detail: String },
     #[error("cannot open network namespace {name}")]
     Netns {
         name: String,
@@ -80,7 +80,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("`lvsync apply` failed inside the lab ({status}):\n{output}")]
+    #[error("`lvsync apply` failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
     #[error("cannot write the lab's result {path}")]
     Result {
@@ -177,7 +177,8 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
                 let tail: Vec<&str> = tail.into_iter().rev().collect();
                 format!("it wrote no result; the kernel's console ended with:\n{}", tail.join("\n"))
             });
-            Err(Error::Inner { status: outcome.status, message, output: outcome.output, workdir })
+            let output = (!opts.progress).then_some(outcome.output);
+            Err(Error::Inner { message, output, workdir })
         }
     }
 }
@@ -193,11 +194,8 @@ pub fn inner_main(args: &[String]) -> i32 {
     let outcome = inner_run(Path::new(file), shown_as, requests);
     let (status, written) = match outcome {
         Ok(report) => (0, InnerResult { report: Some(report), error: None }),
-        Err(e) => {
-            let message = error_chain(&e);
-            eprintln!("error: {message}");
-            (1, InnerResult { report: None, error: Some(message) })
-        }
+        // The host reports it.
+        Err(e) => (1, InnerResult { report: None, error: Some(error_chain(&e)) }),
     };
     let text = serde_json::to_string(&written).expect("a lab result serializes");
     if let Err(e) = std::fs::write(result, text) {
@@ -214,6 +212,10 @@ fn inner_run(file: &Path, shown_as: &str, requests: &str) -> Result<LabReport, E
     let requests: u32 = requests.parse().unwrap_or(DEFAULT_REQUESTS);
     let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
     inner::run_inside(&config, file, shown_as, requests, &exe)
+}
+
+fn output_text(output: &Option<String>) -> String {
+    output.as_ref().map(|o| format!("\nits output:\n{}", o.trim_end())).unwrap_or_default()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
