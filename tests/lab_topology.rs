@@ -72,3 +72,24 @@ fn every_forwarding_method_carries_traffic_through_the_lab() {
         assert_eq!(lab.topology.targets.len(), 6);
     });
 }
+
+#[test]
+fn a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero() {
+    kernel::test_in_kernel("a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero", scratch(), || {
+        let config = lvsync::model::load(include_str!("../examples/seed-dr.yaml")).unwrap();
+        let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
+        sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
+        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
+        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);
+        let web = lab.target("web").unwrap();
+        let mut held = lab.hold(web).unwrap();
+        let first = held.first.clone();
+        sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", &format!("{first}"), "-g", "-w", "0"]);
+        for _ in 0..3 {
+            assert_eq!(held.ping().unwrap(), first);
+        }
+        let after = lab.send(web, 8);
+        assert_eq!(after.failed, 0, "{after:?}");
+        assert_eq!(after.by_real[&first], 0, "a real server of weight 0 takes no new connection: {after:?}");
+    });
+}
