@@ -84,7 +84,7 @@ fn a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero() {
         let web = lab.target("web").unwrap();
         let mut held = lab.hold(web).unwrap();
         let first = held.first.clone();
-        sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", &format!("{first}"), "-g", "-w", "0"]);
+        sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", first.as_str(), "-g", "-w", "0"]);
         for _ in 0..3 {
             assert_eq!(held.ping().unwrap(), first);
         }
