@@ -97,7 +97,7 @@ pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, e
     let lab = Lab::build(config, exe)?;
     eprintln!("applying {shown_as} with `lvsync apply` (firewall with {IPTABLES})");
     let said = lab.apply(file)?;
-    for line in said.lines() {
+    for line in said.lines().filter(|l| !l.trim().is_empty()) {
         eprintln!("  {line}");
     }
     let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone() };
