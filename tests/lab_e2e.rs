@@ -95,6 +95,30 @@ services:
 }
 
 #[test]
+fn ipv6_services_balance_in_dr_and_nat() {
+    let f = file(
+        "ipv6.yaml",
+        r#"version: 1
+services:
+  - {name: web6, vip: "2001:db8::110", port: 80, scheduler: rr,
+     real_servers: [{address: "2001:db8::106"}, {address: "2001:db8::107"}]}
+  - {name: dns6, vip: "2001:db8::110", port: 53, protocol: udp, scheduler: rr, forward: nat,
+     real_servers: [{address: "2001:db8:10::2"}, {address: "2001:db8:10::3"}]}
+"#,
+    );
+    let (out, report) = lab(&f, &["--requests", "8"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        report,
+        serde_json::json!({"services": [
+            {"name": "web6", "requests": 8, "failed": 0, "by_real": {"[2001:db8::106]:80": 4, "[2001:db8::107]:80": 4}},
+            {"name": "dns6", "requests": 8, "failed": 0, "by_real": {"[2001:db8:10::2]:53": 4, "[2001:db8:10::3]:53": 4}},
+        ]}),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_firewall_intent_that_drops_the_service_makes_every_request_fail() {
     let f = file(
         "dropped.yaml",

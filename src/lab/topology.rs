@@ -242,15 +242,17 @@ impl Topology {
     pub fn steps(&self) -> Vec<Step> {
         // The director forwards NAT traffic and answers that take the long way round; it must not
         // tell real servers to bypass it, and accepts packets from its own VIPs (tunnelled replies).
-        let mut steps = vec![Step::sysctl(
-            None,
-            [
-                "net.ipv4.ip_forward=1",
-                "net.ipv6.conf.all.forwarding=1",
-                "net.ipv4.conf.all.send_redirects=0",
-                "net.ipv4.conf.all.accept_local=1",
-            ],
-        )];
+        let mut keys: Vec<String> = [
+            "net.ipv4.ip_forward=1",
+            "net.ipv6.conf.all.forwarding=1",
+            "net.ipv4.conf.all.send_redirects=0",
+            "net.ipv4.conf.all.accept_local=1",
+        ]
+        .map(String::from)
+        .into();
+        // Before any device exists, so that bridges and veths inherit it.
+        keys.extend(self.no_dad(&[]));
+        let mut steps = vec![Step::Sysctl { netns: None, keys }];
         let mut root = Vec::new();
         for s in &self.subnets {
             root.push(format!("link add {} type bridge", s.bridge));
@@ -290,7 +292,7 @@ impl Topology {
             lines.extend(r.gue_ports.iter().map(|port| format!("fou add port {port} gue")));
             lines.extend(devices.iter().map(|dev| format!("link set {} up", dev.name())));
             lines.extend(r.tun_vips.iter().map(|(dev, vip)| addr(*vip, host_prefix(*vip), dev.name())));
-            let mut keys: Vec<String> = Vec::new();
+            let mut keys = self.no_dad(&["eth0"]);
             if !r.dr_vips.is_empty() || !r.tun_vips.is_empty() {
                 // The VIP lives here too: only the director may answer ARP for it.
                 for key in ["arp_ignore=1", "arp_announce=2"] {
@@ -315,8 +317,23 @@ impl Topology {
         if let Some((i, _)) = self.client.legs.first() {
             lines.push(format!("route add default via {}", self.subnets[*i].director));
         }
+        let legs: Vec<String> = (0..self.client.legs.len()).map(|n| format!("eth{n}")).collect();
+        let keys = self.no_dad(&legs.iter().map(String::as_str).collect::<Vec<_>>());
+        if !keys.is_empty() {
+            steps.push(Step::Sysctl { netns: Some(client.clone()), keys });
+        }
         steps.push(Step::Ip { netns: Some(client.clone()), lines });
         steps
+    }
+
+    /// With IPv6, the sysctls that skip duplicate address detection on these devices: during it
+    /// (a second or more after a link comes up) the first requests would be lost.
+    fn no_dad(&self, devices: &[&str]) -> Vec<String> {
+        if !self.subnets.iter().any(|s| s.network.is_ipv6()) {
+            return Vec::new();
+        }
+        let devs = ["all", "default"].iter().chain(devices);
+        devs.map(|dev| format!("net.ipv6.conf.{dev}.accept_dad=0")).collect()
     }
 }
 
@@ -330,10 +347,6 @@ pub enum Step {
 }
 
 impl Step {
-    fn sysctl<const N: usize>(netns: Option<String>, keys: [&str; N]) -> Step {
-        Step::Sysctl { netns, keys: keys.map(String::from).into() }
-    }
-
     /// The command line, and what goes to its standard input.
     pub fn command(&self) -> (Vec<String>, String) {
         let mut argv: Vec<String> = Vec::new();
@@ -501,5 +514,24 @@ services:
         assert_eq!(t.subnets[0].director.to_string(), "192.168.2.2");
         assert_eq!(t.client.legs[0].1.to_string(), "192.168.2.253");
         assert!(t.notes[0].contains("shares the VIP's subnet"), "{:?}", t.notes);
+    }
+
+    #[test]
+    fn ipv6_uses_64_bit_subnets_and_skips_duplicate_address_detection() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: web6, vip: "2001:db8::110", port: 80, real_servers: [{address: "2001:db8::106"}]}
+"#,
+        );
+        assert_eq!((t.subnets[0].network.to_string(), t.subnets[0].prefix), ("2001:db8::".into(), 64));
+        assert_eq!(t.subnets[0].director.to_string(), "2001:db8::1");
+        assert_eq!(t.client.legs[0].1.to_string(), "2001:db8::fe");
+        let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
+        assert!(steps[0].contains("net.ipv6.conf.default.accept_dad=0"), "{}", steps[0]);
+        assert!(steps.iter().any(|s| s.contains("addr add 2001:db8::110/128 dev lo nodad")), "{steps:#?}");
+        let sysctls = steps.iter().filter(|s| s.contains("eth0.accept_dad=0")).count();
+        assert_eq!(sysctls, 2, "the real server and the client: {steps:#?}");
     }
 }
