@@ -35,7 +35,14 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             opts.requests = requests;
             opts.progress = g.quiet == 0;
             let report = crate::lab::run(&opts)?;
-            print!("{}", if format == Format::Json { report.to_json() } else { report.render_text() });
+            if format == Format::Json {
+                for note in &report.notes {
+                    eprintln!("note: {note}");
+                }
+                print!("{}", report.to_json());
+            } else {
+                print!("{}", report.render_text());
+            }
             Ok(report.exit_code())
         }
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),

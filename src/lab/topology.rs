@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::Config;
-use crate::state::{Forward, Protocol, ServiceKey, TunnelType};
+use crate::state::{Forward, Protocol, SchedFlags, Scheduler, ServiceAttrs, ServiceKey, TunnelType};
 
 /// A network namespace name, an address, and everything the lab runs there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,13 +197,22 @@ impl Topology {
                      are sent",
                     spec.name
                 )),
-                (ServiceKey::Addr { protocol, vip, port }, _) => targets.push(Target {
-                    name: spec.name.clone(),
-                    protocol,
-                    vip,
-                    port,
-                    reals: svc.reals.keys().map(|k| k.to_string()).collect(),
-                }),
+                (ServiceKey::Addr { protocol, vip, port }, _) => {
+                    if let Some(why) = one_client_sticks(&svc.attrs) {
+                        notes.push(format!(
+                            "service {}: {why}, and every request comes from the lab's one client: expect one real \
+                             server to answer them all",
+                            spec.name
+                        ));
+                    }
+                    targets.push(Target {
+                        name: spec.name.clone(),
+                        protocol,
+                        vip,
+                        port,
+                        reals: svc.reals.keys().map(|k| k.to_string()).collect(),
+                    })
+                }
                 (ServiceKey::Fwmark { .. }, _) => {}
             }
         }
@@ -394,6 +403,23 @@ fn host_prefix(addr: IpAddr) -> u8 {
     if addr.is_ipv6() { 128 } else { 32 }
 }
 
+/// Why a service sends every request of one client address to the same real server, if it does.
+fn one_client_sticks(attrs: &ServiceAttrs) -> Option<String> {
+    if attrs.persistence.is_some() {
+        return Some("it is persistent".into());
+    }
+    let port_hashed = attrs.sched_flags.contains(SchedFlags::FLAG_2);
+    match attrs.scheduler {
+        Scheduler::Sh | Scheduler::Mh if !port_hashed => {
+            Some(format!("scheduler {} hashes the client's address", attrs.scheduler))
+        }
+        Scheduler::Dh | Scheduler::Lblc | Scheduler::Lblcr => {
+            Some(format!("scheduler {} chooses by destination address", attrs.scheduler))
+        }
+        _ => None,
+    }
+}
+
 /// The index of the address's subnet, added if new.
 fn index(addr: IpAddr, subnets: &mut Vec<(IpAddr, u8)>) -> usize {
     let net = network(addr);
@@ -533,5 +559,23 @@ services:
         assert!(steps.iter().any(|s| s.contains("addr add 2001:db8::110/128 dev lo nodad")), "{steps:#?}");
         let sysctls = steps.iter().filter(|s| s.contains("eth0.accept_dad=0")).count();
         assert_eq!(sysctls, 2, "the real server and the client: {steps:#?}");
+    }
+
+    #[test]
+    fn source_hashing_and_persistence_are_noted_as_one_real_server_for_one_client() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: a, vip: 192.168.2.110, port: 80, scheduler: sh, real_servers: [{address: 192.168.2.106}]}
+  - {name: b, vip: 192.168.2.110, port: 81, scheduler: sh, scheduler_flags: [sh-port],
+     real_servers: [{address: 192.168.2.106}]}
+  - {name: c, vip: 192.168.2.110, port: 82, scheduler: rr, persistence: {timeout: 60},
+     real_servers: [{address: 192.168.2.106}]}
+"#,
+        );
+        assert_eq!(t.notes.len(), 2, "{:?}", t.notes);
+        assert!(t.notes[0].starts_with("service a: scheduler sh hashes the client's address"), "{}", t.notes[0]);
+        assert!(t.notes[1].starts_with("service c: it is persistent"), "{}", t.notes[1]);
     }
 }
