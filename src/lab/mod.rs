@@ -295,3 +295,23 @@ fn follow(path: &Path, done: &AtomicBool) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_kernel_or_tool_says_which_command_installs_it() {
+        let missing = Error::Missing.to_string();
+        assert!(missing.contains("/usr/bin/linux.uml is missing"), "{missing}");
+        assert!(missing.contains("apt-get install -y user-mode-linux kmod ipvsadm iptables iproute2"), "{missing}");
+        assert!(Error::Tool("iptables-legacy").to_string().contains(INSTALL));
+    }
+
+    #[test]
+    fn the_work_directory_is_on_disk_never_under_tmp() {
+        let dir = default_workdir();
+        assert!(dir.is_absolute() && !dir.starts_with("/tmp") && !dir.starts_with("/run"), "{}", dir.display());
+        assert!(dir.ends_with(format!("lab-{}", std::process::id())), "{}", dir.display());
+    }
+}
