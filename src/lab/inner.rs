@@ -48,9 +48,15 @@ impl Lab {
 
     /// `lvsync apply FILE` on the director, firewall included; returns what it printed.
     pub fn apply(&self, file: &Path) -> Result<String, Error> {
+        // From the file's directory, so that what apply says names the file as the user knows it.
+        let (dir, name) = match (file.parent(), file.file_name()) {
+            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => (dir, name),
+            _ => (Path::new("."), file.as_os_str()),
+        };
         let out = Command::new(&self.exe)
             .args(["--state-dir", STATE_DIR, "--iptables", IPTABLES, "apply"])
-            .arg(file)
+            .arg(name)
+            .current_dir(dir)
             .output()
             .map_err(|source| Error::Exe { path: self.exe.clone(), source })?;
         let mut text = String::from_utf8_lossy(&out.stdout).into_owned();

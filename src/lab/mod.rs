@@ -58,8 +58,8 @@ pub enum Error {
     CurrentExe(#[source] io::Error),
     #[error(transparent)]
     Kernel(#[from] kernel::Error),
-    #[error("the lab failed inside the kernel: {message}\n(the kernel's files are kept in {workdir}){}", output_text(.output))]
-    Inner { message: String, output: Option<String>, workdir: PathBuf },
+    #[error("the lab failed inside the kernel: {message}{}", output_text(.output))]
+    Inner { message: String, output: Option<String> },
     #[error("building the lab's network failed ({detail}) in:\n{step}")]
     Build { step: String, detail: String },
     #[error("cannot open network namespace {name}")]
@@ -132,24 +132,35 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
         Some(w) => w.clone(),
         None => default_workdir(),
     };
-    let wd_err = |source| Error::Workdir { path: workdir.clone(), source };
-    std::fs::create_dir_all(&workdir).map_err(wd_err)?;
-    // The kernel sees the host's disk but not its /tmp: the file travels in the work directory.
-    let file = std::path::absolute(workdir.join(FILE_NAME)).map_err(wd_err)?;
-    std::fs::write(&file, &text).map_err(wd_err)?;
+    let outcome = boot_and_read(opts, &text, &exe, &workdir);
+    if opts.workdir.is_none() {
+        let _ = std::fs::remove_dir_all(&workdir);
+    }
+    outcome
+}
+
+fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> Result<LabReport, Error> {
+    let wd_err = |source| Error::Workdir { path: workdir.to_path_buf(), source };
+    // The kernel sees the host's disk but not its /tmp: the file travels in the work directory,
+    // under its own name so that what lvsync says inside names it.
+    let name = opts.file.file_name().unwrap_or(FILE_NAME.as_ref());
+    let input = workdir.join("input");
+    std::fs::create_dir_all(&input).map_err(wd_err)?;
+    let file = std::path::absolute(input.join(name)).map_err(wd_err)?;
+    std::fs::write(&file, text).map_err(wd_err)?;
     let result_path = std::path::absolute(workdir.join(RESULT_NAME)).map_err(wd_err)?;
     let _ = std::fs::remove_file(&result_path);
     let _ = std::fs::remove_file(workdir.join("uml.output"));
 
     let mut boot = kernel::Boot::new(
-        &workdir,
+        workdir,
         [
-            exe.into_os_string(),
+            exe.as_os_str().to_owned(),
             INNER_COMMAND.into(),
             file.into_os_string(),
             result_path.clone().into_os_string(),
             opts.requests.to_string().into(),
-            shown_as.into(),
+            opts.file.display().to_string().into(),
         ],
     );
     boot.mem_mib = 512;
@@ -166,9 +177,6 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
             if opts.progress {
                 eprintln!("done in {:.1} s", start.elapsed().as_secs_f64());
             }
-            if opts.workdir.is_none() {
-                let _ = std::fs::remove_dir_all(&workdir);
-            }
             Ok(report)
         }
         other => {
@@ -178,7 +186,7 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
                 format!("it wrote no result; the kernel's console ended with:\n{}", tail.join("\n"))
             });
             let output = (!opts.progress).then_some(outcome.output);
-            Err(Error::Inner { message, output, workdir })
+            Err(Error::Inner { message, output })
         }
     }
 }
