@@ -119,6 +119,33 @@ services:
 }
 
 #[test]
+fn every_tunnel_type_and_checksum_carries_traffic_and_tunnelled_real_servers_may_live_elsewhere() {
+    let f = file(
+        "tunnels.yaml",
+        r#"version: 1
+services:
+  - {name: gue, vip: 192.168.2.113, port: 80, scheduler: rr, forward: tun, tunnel: {type: gue, port: 6080, checksum: csum},
+     real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]}
+  - {name: gue-remcsum, vip: 192.168.2.115, port: 80, scheduler: rr, forward: tun,
+     tunnel: {type: gue, port: 6081, checksum: remcsum},
+     real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]}
+  - {name: gre, vip: 192.168.2.114, port: 80, scheduler: rr, forward: tun, tunnel: {type: gre, checksum: csum},
+     real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]}
+  - {name: far, vip: 192.168.2.112, port: 80, scheduler: rr, forward: tun,
+     real_servers: [{address: 192.168.2.106}, {address: 172.16.5.9}]}
+"#,
+    );
+    let (out, report) = lab(&f, &["--requests", "8"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for s in report["services"].as_array().unwrap() {
+        let answers: Vec<&serde_json::Value> = s["by_real"].as_object().unwrap().values().collect();
+        assert_eq!((&s["failed"], answers), (&0.into(), vec![&4.into(), &4.into()]), "{s}\n{stderr}");
+    }
+    assert_eq!(report["services"].as_array().unwrap().len(), 4, "{report}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn a_firewall_intent_that_drops_the_service_makes_every_request_fail() {
     let f = file(
         "dropped.yaml",

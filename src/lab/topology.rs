@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::model::Config;
-use crate::state::{Forward, Protocol, SchedFlags, Scheduler, ServiceAttrs, ServiceKey, TunnelType};
+use crate::state::{Forward, Protocol, SchedFlags, Scheduler, ServiceAttrs, ServiceKey, TunnelChecksum, TunnelType};
 
 /// A network namespace name, an address, and everything the lab runs there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,9 @@ pub enum TunnelDevice {
     Ipip,
     /// `gre0`.
     Gre,
+    /// GRE with checksums: the kernel drops them on a device that does not expect them, so a
+    /// device of its own (`lvgre`, any remote) that does.
+    GreCsum,
 }
 
 impl TunnelDevice {
@@ -65,6 +68,7 @@ impl TunnelDevice {
         match self {
             TunnelDevice::Ipip => "tunl0",
             TunnelDevice::Gre => "gre0",
+            TunnelDevice::GreCsum => "lvgre",
         }
     }
 }
@@ -165,7 +169,8 @@ impl Topology {
                                 host.gue_ports.insert(port);
                                 TunnelDevice::Ipip
                             }
-                            TunnelType::Gre => TunnelDevice::Gre,
+                            TunnelType::Gre if t.checksum == TunnelChecksum::None => TunnelDevice::Gre,
+                            TunnelType::Gre => TunnelDevice::GreCsum,
                         };
                         host.tun_vips.insert((dev, vip));
                         vip
@@ -299,6 +304,9 @@ impl Topology {
             lines.extend(r.dr_vips.iter().map(|vip| addr(*vip, host_prefix(*vip), "lo")));
             let devices: BTreeSet<TunnelDevice> = r.tun_vips.iter().map(|(d, _)| *d).collect();
             lines.extend(r.gue_ports.iter().map(|port| format!("fou add port {port} gue")));
+            if devices.contains(&TunnelDevice::GreCsum) {
+                lines.push(format!("link add lvgre type gre local {} icsum", r.address));
+            }
             lines.extend(devices.iter().map(|dev| format!("link set {} up", dev.name())));
             lines.extend(r.tun_vips.iter().map(|(dev, vip)| addr(*vip, host_prefix(*vip), dev.name())));
             let mut keys = self.no_dad(&["eth0"]);
@@ -310,7 +318,10 @@ impl Topology {
             }
             if !devices.is_empty() {
                 // Decapsulated packets arrive on the tunnel with the client's source address.
-                let devs = ["all", "eth0"].into_iter().chain(devices.iter().map(|d| d.name()));
+                // `default` covers the devices made later (lvgre); the others exist already.
+                let made_later = TunnelDevice::GreCsum;
+                let existing = devices.iter().filter(|d| **d != made_later).map(|d| d.name());
+                let devs = ["all", "default", "eth0"].into_iter().chain(existing);
                 keys.extend(devs.map(|dev| format!("net.ipv4.conf.{dev}.rp_filter=0")));
             }
             if !keys.is_empty() {
@@ -508,6 +519,28 @@ services:
         assert!(steps.iter().any(|s| s.starts_with("ip -n lab-real0 -batch") && s.contains("fou add port 6080 gue")));
         assert!(
             steps.iter().any(|s| s.starts_with("ip netns exec lab-real0 sysctl") && s.contains("gre0.rp_filter=0"))
+        );
+    }
+
+    #[test]
+    fn gre_with_checksums_gets_a_device_that_expects_them() {
+        let t = derive(
+            r#"
+version: 1
+services:
+  - {name: b, vip: 192.168.2.111, port: 80, forward: tun, tunnel: {type: gre, checksum: csum},
+     real_servers: [{address: 192.168.2.106}]}
+"#,
+        );
+        let tun: Vec<String> = t.reals[0].tun_vips.iter().map(|(d, v)| format!("{} {v}", d.name())).collect();
+        assert_eq!(tun, ["lvgre 192.168.2.111"]);
+        let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
+        let batch = steps.iter().find(|s| s.starts_with("ip -n lab-real0 -batch")).unwrap();
+        assert!(batch.contains("link add lvgre type gre local 192.168.2.106 icsum\n    link set lvgre up"), "{batch}");
+        let sysctl = steps.iter().find(|s| s.starts_with("ip netns exec lab-real0 sysctl")).unwrap();
+        assert!(
+            sysctl.contains("default.rp_filter=0") && !sysctl.contains("lvgre"),
+            "made after the sysctls: {sysctl}"
         );
     }
 
