@@ -187,9 +187,13 @@ fn init_script(b: &Boot, workdir: &Path, modules: &Path, status: &Path, output: 
     s.push_str("mount -t proc proc /proc\nmount -t sysfs sysfs /sys\n");
     s.push_str("mount -t tmpfs tmpfs /run\nmount -t tmpfs tmpfs /tmp\nmount -t tmpfs tmpfs /var/run 2>/dev/null\n");
     s.push_str("mkdir -p /run/netns\n");
-    for m in MODULES {
-        let _ = writeln!(s, "modprobe -d {} {m} || echo 'lvsync: module {m} missing' >&2", quote(modules.as_os_str()));
-    }
+    // One modprobe for all (each process costs tens of milliseconds here: this saves ~2 s per
+    // boot); only when one fails, again one by one, to name the missing ones.
+    let dir = quote(modules.as_os_str());
+    let all = MODULES.join(" ");
+    let _ = writeln!(s, "modprobe -a -d {dir} {all} 2>/dev/null || for m in {all}; do");
+    let _ = writeln!(s, "  modprobe -d {dir} $m || echo \"lvsync: module $m missing\" >&2");
+    s.push_str("done\n");
     s.push_str("ip link set lo up\n");
     for (k, v) in &b.env {
         let _ = writeln!(s, "export {}={}", k.to_string_lossy(), quote(v));
