@@ -1,0 +1,308 @@
+//! The watch loop's decisions, apart from threads, signals and the kernel: what to read, what
+//! to apply and with what scope, what to log and count, when to retry and resync. The kernel
+//! side is behind [`Reconciler`], so every decision here is tested without one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::{debug, error, info, warn};
+
+use super::backoff::Backoff;
+use super::follow::{Check, Detector, Snapshot};
+use super::metrics::Metrics;
+use super::touched::touched;
+use super::{Outcome, Trigger};
+use crate::backend::Executed;
+use crate::model::Config;
+use crate::plan::Plan;
+use crate::state::ServiceKey;
+
+/// Which services a reconcile observes and plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Everything: every service, timeouts and firewall.
+    All,
+    /// Only these services (added, removed or changed by an edit of the file).
+    Services(BTreeSet<ServiceKey>),
+}
+
+impl Reach {
+    fn describe(&self) -> String {
+        match self {
+            Reach::All => "all".into(),
+            Reach::Services(keys) => format!("{} services", keys.len()),
+        }
+    }
+}
+
+/// Brings the kernel to `config` for `reach`: the director in production.
+pub trait Reconciler {
+    type Error: std::error::Error + 'static;
+
+    fn reconcile(&mut self, config: &Config, reach: &Reach) -> Result<(Plan, Executed), Self::Error>;
+}
+
+/// Parses and validates the file's text; the error is the rendered diagnostics (with lines).
+pub type Parse = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
+
+/// Above this many changes, each one is logged at debug level only (a first apply of thousands).
+const LIST_CHANGES_UP_TO: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    Valid,
+    Invalid,
+    Unreadable,
+}
+
+/// Why the first read failed: `watch` then exits 1 instead of running without a good file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    Unreadable(String),
+    Invalid(String),
+}
+
+pub struct Engine<R: Reconciler> {
+    file: PathBuf,
+    reconciler: R,
+    parse: Parse,
+    metrics: Arc<Metrics>,
+    detector: Detector,
+    file_state: FileState,
+    /// The last file that parsed and validated: what is being enforced.
+    last_good: Option<(Config, String)>,
+    /// The config the kernel was last brought to without error.
+    applied: Option<Config>,
+    backoff: Backoff,
+    retry_at: Option<Instant>,
+    resync_every: Duration,
+    next_resync: Instant,
+}
+
+impl<R: Reconciler> Engine<R> {
+    pub fn new(file: &Path, reconciler: R, parse: Parse, metrics: Arc<Metrics>, resync_every: Duration) -> Self {
+        Engine {
+            file: file.to_path_buf(),
+            reconciler,
+            parse,
+            metrics,
+            detector: Detector::default(),
+            file_state: FileState::Unreadable,
+            last_good: None,
+            applied: None,
+            backoff: Backoff::default(),
+            retry_at: None,
+            resync_every,
+            next_resync: Instant::now() + resync_every,
+        }
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn reconciler(&self) -> &R {
+        &self.reconciler
+    }
+
+    /// Read the file and apply it whole. A file that cannot be read or is invalid is an error
+    /// here (there is no last good file to keep); a kernel error is retried like any other.
+    pub fn start(&mut self) -> Result<(), StartError> {
+        let file = self.file.display().to_string();
+        let snap = match self.detector.check(&self.file) {
+            Check::Changed(snap) | Check::Same(snap) => snap,
+            Check::Unreadable(err) => return Err(StartError::Unreadable(err.to_string())),
+        };
+        let config = (self.parse)(&snap.text).map_err(StartError::Invalid)?;
+        info!(trigger = Trigger::Start.as_str(), %file, hash = %snap.hash_text(), "enforcing file");
+        self.accept(config.clone(), &snap);
+        self.reconcile(Trigger::Start, &config, Reach::All);
+        Ok(())
+    }
+
+    /// The file or a directory on its way changed (or SIGHUP, with `force`: apply even if the
+    /// content is the same, and apply all of it).
+    pub fn file_event(&mut self, trigger: Trigger) {
+        let force = trigger == Trigger::Sighup;
+        let file = self.file.display().to_string();
+        let snap = match self.detector.check(&self.file) {
+            Check::Unreadable(err) => {
+                self.file_state = FileState::Unreadable;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                error!(
+                    trigger = trigger.as_str(), %file, error = %err, enforcing = %self.enforcing(),
+                    "cannot read the file; still enforcing the last good file"
+                );
+                return;
+            }
+            Check::Same(_) if !force && self.file_state != FileState::Unreadable => {
+                debug!(trigger = trigger.as_str(), %file, "file content unchanged");
+                return;
+            }
+            Check::Changed(snap) | Check::Same(snap) => snap,
+        };
+        let config = match (self.parse)(&snap.text) {
+            Ok(config) => config,
+            Err(diagnostics) => {
+                self.file_state = FileState::Invalid;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                error!(
+                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    enforcing = %self.enforcing(),
+                    "file is invalid, nothing changed; still enforcing the last good file"
+                );
+                return;
+            }
+        };
+        self.accept(config.clone(), &snap);
+        let reach = match &self.applied {
+            _ if force || self.retry_at.is_some() => Reach::All,
+            None => Reach::All,
+            Some(applied) => {
+                let t = touched(applied, &config);
+                if t.is_empty() {
+                    info!(
+                        trigger = trigger.as_str(), %file, hash = %snap.hash_text(),
+                        "file changed, but nothing it describes did; nothing to apply"
+                    );
+                    self.metrics.reconciled(trigger, Outcome::Success);
+                    self.applied = Some(config);
+                    return;
+                }
+                if t.global { Reach::All } else { Reach::Services(t.services) }
+            }
+        };
+        info!(trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %reach.describe(), "file changed");
+        self.reconcile(trigger, &config, reach);
+    }
+
+    /// The deadline for [`Engine::tick`]: the next retry or resync.
+    pub fn deadline(&self) -> Instant {
+        match self.retry_at {
+            Some(retry) => retry.min(self.next_resync),
+            None => self.next_resync,
+        }
+    }
+
+    /// Time passed: retry a failed reconcile, or resync to undo drift, when due.
+    pub fn tick(&mut self, now: Instant) {
+        let Some((config, _)) = self.last_good.clone() else { return };
+        if self.retry_at.is_some_and(|at| at <= now) {
+            self.reconcile(Trigger::Retry, &config, Reach::All);
+        } else if self.next_resync <= now {
+            self.reconcile(Trigger::Resync, &config, Reach::All);
+        }
+    }
+
+    fn accept(&mut self, config: Config, snap: &Snapshot) {
+        if self.file_state != FileState::Valid {
+            self.metrics.file_valid(true);
+        }
+        self.file_state = FileState::Valid;
+        self.last_good = Some((config, snap.hash_text()));
+    }
+
+    fn enforcing(&self) -> String {
+        match &self.last_good {
+            Some((_, hash)) => format!("hash {hash}"),
+            None => "nothing".into(),
+        }
+    }
+
+    fn reconcile(&mut self, trigger: Trigger, config: &Config, reach: Reach) {
+        let started = Instant::now();
+        if reach == Reach::All {
+            self.next_resync = started + self.resync_every;
+        }
+        let scope = reach.describe();
+        match self.reconciler.reconcile(config, &reach) {
+            Ok((plan, executed)) => {
+                let took = started.elapsed();
+                self.log_changes(trigger, &plan);
+                let s = plan.summary();
+                let duration_ms = took.as_secs_f64() * 1000.0;
+                let fields = (s.create, s.update, s.delete);
+                if trigger == Trigger::Resync && !plan.is_empty() {
+                    warn!(
+                        trigger = trigger.as_str(),
+                        scope,
+                        changes = plan.changes.len(),
+                        create = fields.0,
+                        update = fields.1,
+                        delete = fields.2,
+                        writes = executed.writes,
+                        duration_ms,
+                        "drift corrected: live state had moved away from the file"
+                    );
+                } else if trigger == Trigger::Resync {
+                    debug!(trigger = trigger.as_str(), scope, changes = 0, duration_ms, "resync found no drift");
+                } else {
+                    info!(
+                        trigger = trigger.as_str(),
+                        scope,
+                        changes = plan.changes.len(),
+                        create = fields.0,
+                        update = fields.1,
+                        delete = fields.2,
+                        writes = executed.writes,
+                        duration_ms,
+                        "reconciled"
+                    );
+                }
+                for note in &plan.notes {
+                    warn!(trigger = trigger.as_str(), note = %note, "note from planning");
+                }
+                self.metrics.applied(trigger, &plan);
+                self.metrics.reconciled(trigger, Outcome::Success);
+                let reals = config.services.iter().map(|s| s.service.reals.len()).sum();
+                self.metrics.succeeded(SystemTime::now(), config.services.len(), reals);
+                self.applied = Some(config.clone());
+                if self.retry_at.take().is_some() {
+                    info!(trigger = trigger.as_str(), "recovered: the kernel is as the file says again");
+                }
+                self.backoff.reset();
+            }
+            Err(err) => {
+                let delay = self.backoff.next_delay();
+                self.retry_at = Some(Instant::now() + delay);
+                self.metrics.reconciled(trigger, Outcome::Error);
+                error!(
+                    trigger = trigger.as_str(), scope, error = %chain(&err), retry_in_s = delay.as_secs_f64(),
+                    "reconcile failed; retrying the whole file"
+                );
+            }
+        }
+    }
+
+    fn log_changes(&self, trigger: Trigger, plan: &Plan) {
+        let listed = plan.changes.len() <= LIST_CHANGES_UP_TO;
+        for change in &plan.changes {
+            let (action, kind, id) = (change.action().as_str(), change.kind(), change.id());
+            if listed {
+                info!(trigger = trigger.as_str(), action, kind, id, "change");
+            } else {
+                debug!(trigger = trigger.as_str(), action, kind, id, "change");
+            }
+        }
+        if !listed {
+            info!(trigger = trigger.as_str(), changes = plan.changes.len(), "changes listed at debug level (-v)");
+        }
+    }
+}
+
+/// `error: cause: cause`, like anyhow's `{:#}`.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
