@@ -108,6 +108,10 @@ impl<R: Reconciler> Engine<R> {
         &self.reconciler
     }
 
+    pub fn reconciler_mut(&mut self) -> &mut R {
+        &mut self.reconciler
+    }
+
     /// Read the file and apply it whole. A file that cannot be read or is invalid is an error
     /// here (there is no last good file to keep); a kernel error is retried like any other.
     pub fn start(&mut self) -> Result<(), StartError> {
