@@ -272,5 +272,6 @@ fn json_logs_are_one_object_per_line_saying_what_and_why() {
     assert_eq!((drift["update"].as_u64(), drift["changes"].as_u64()), (Some(1), Some(1)));
     let change = find("change");
     assert_eq!(change["id"], "tcp/192.0.2.1:80/10.0.1.1:80");
+    assert_eq!(change["detail"], "weight 9 -> 1");
     assert_eq!((change["action"].as_str(), change["kind"].as_str()), (Some("update"), Some("real_server")));
 }

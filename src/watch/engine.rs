@@ -16,7 +16,7 @@ use super::touched::touched;
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
 use crate::model::Config;
-use crate::plan::Plan;
+use crate::plan::{Change, Plan};
 use crate::state::ServiceKey;
 
 /// Which services a reconcile observes and plans.
@@ -32,6 +32,7 @@ impl Reach {
     fn describe(&self) -> String {
         match self {
             Reach::All => "all".into(),
+            Reach::Services(keys) if keys.len() == 1 => "1 service".into(),
             Reach::Services(keys) => format!("{} services", keys.len()),
         }
     }
@@ -229,7 +230,7 @@ impl<R: Reconciler> Engine<R> {
                 let took = started.elapsed();
                 self.log_changes(trigger, &plan);
                 let s = plan.summary();
-                let duration_ms = took.as_secs_f64() * 1000.0;
+                let duration_ms = took.as_micros() as f64 / 1000.0;
                 let fields = (s.create, s.update, s.delete);
                 if trigger == Trigger::Resync && !plan.is_empty() {
                     warn!(
@@ -287,16 +288,54 @@ impl<R: Reconciler> Engine<R> {
         let listed = plan.changes.len() <= LIST_CHANGES_UP_TO;
         for change in &plan.changes {
             let (action, kind, id) = (change.action().as_str(), change.kind(), change.id());
+            let detail = detail(change);
             if listed {
-                info!(trigger = trigger.as_str(), action, kind, id, "change");
+                info!(trigger = trigger.as_str(), action, kind, id, detail, "change");
             } else {
-                debug!(trigger = trigger.as_str(), action, kind, id, "change");
+                debug!(trigger = trigger.as_str(), action, kind, id, detail, "change");
             }
         }
         if !listed {
             info!(trigger = trigger.as_str(), changes = plan.changes.len(), "changes listed at debug level (-v)");
         }
     }
+}
+
+/// What an update changes, `weight 1 -> 5`; empty for creations and deletions.
+fn detail(change: &Change) -> String {
+    let mut parts = Vec::new();
+    let mut diff = |name: &str, before: String, after: String| {
+        if before != after {
+            parts.push(format!("{name} {before} -> {after}"));
+        }
+    };
+    match change {
+        Change::UpdateReal { before, after, .. } => {
+            diff("weight", before.weight.to_string(), after.weight.to_string());
+            diff("forward", before.forward.name().into(), after.forward.name().into());
+            diff("upper_threshold", before.upper_threshold.to_string(), after.upper_threshold.to_string());
+            diff("lower_threshold", before.lower_threshold.to_string(), after.lower_threshold.to_string());
+            if parts.is_empty() {
+                parts.push("tunnel".into());
+            }
+        }
+        Change::UpdateService { before, after, .. } => {
+            let flags = |a: &crate::state::ServiceAttrs| a.sched_flags.names(&a.scheduler).join(",");
+            let persistence = |a: &crate::state::ServiceAttrs| match &a.persistence {
+                Some(p) => format!("{}s/{}", p.timeout, p.netmask),
+                None => "off".into(),
+            };
+            diff("scheduler", before.scheduler.to_string(), after.scheduler.to_string());
+            diff("scheduler_flags", flags(before), flags(after));
+            diff("persistence", persistence(before), persistence(after));
+            diff("one_packet", before.one_packet.to_string(), after.one_packet.to_string());
+            if parts.is_empty() {
+                parts.push("persistence engine".into());
+            }
+        }
+        _ => {}
+    }
+    parts.join(", ")
 }
 
 /// `error: cause: cause`, like anyhow's `{:#}`.
