@@ -1,105 +1,18 @@
 //! The watch loop's decisions without a kernel: what is applied with which scope, what a broken
-//! file does, retries with backoff, drift resync, and the metrics and JSON logs they produce.
+//! file does, retries with backoff, drift resync, and the metrics they produce.
 //! The reconciler here records calls; the kernel side is tested in `watch_kernel.rs`.
 
-use std::collections::BTreeMap;
+mod watch_support;
+
 use std::fs;
-use std::io;
 use std::net::IpAddr;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lvsync::backend::Executed;
-use lvsync::model::{Config, ServiceSpec};
-use lvsync::plan::{Change, Plan};
-use lvsync::state::{Forward, Ownership, Protocol, RealKey, RealServer, Service, ServiceAttrs, ServiceKey, Timeouts};
-use lvsync::watch::engine::{Engine, Parse, Reach, Reconciler, StartError};
-use lvsync::watch::metrics::Metrics;
-use lvsync::watch::{LogFormat, Trigger};
-
-#[derive(Debug, thiserror::Error)]
-#[error("netlink: operation not permitted")]
-struct KernelError;
-
-/// Records every reconcile; fails the next `fail` ones; answers with `drift` changes when asked.
-#[derive(Default)]
-struct Recorder {
-    calls: Vec<(Reach, Config)>,
-    fail: usize,
-    drift: Vec<Change>,
-}
-
-impl Reconciler for Recorder {
-    type Error = KernelError;
-
-    fn reconcile(&mut self, config: &Config, reach: &Reach) -> Result<(Plan, Executed), KernelError> {
-        self.calls.push((reach.clone(), config.clone()));
-        if self.fail > 0 {
-            self.fail -= 1;
-            return Err(KernelError);
-        }
-        let changes = std::mem::take(&mut self.drift);
-        let executed = Executed { changes: changes.len(), writes: changes.len() };
-        Ok((Plan { changes, ..Plan::default() }, executed))
-    }
-}
-
-fn key(i: u8) -> ServiceKey {
-    ServiceKey::Addr { protocol: Protocol::Tcp, vip: IpAddr::from([192, 0, 2, i]), port: 80 }
-}
-
-fn real(weight: u32) -> RealServer {
-    RealServer { weight, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 }
-}
-
-/// A stand-in for the YAML format, enough to drive the loop: one line per service,
-/// `svc <n> <weight>...`, `timeout <tcp>`, `#` comments; anything else is an error at its line.
-fn parse(text: &str) -> Result<Config, String> {
-    let mut config =
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services: vec![], firewall: vec![] };
-    for (n, line) in text.lines().enumerate() {
-        let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
-        match words.as_slice() {
-            [] => {}
-            ["timeout", tcp] => config.timeouts.tcp = Some(tcp.parse().map_err(|_| format!("line {}", n + 1))?),
-            ["svc", i, weights @ ..] => {
-                let i: u8 = i.parse().map_err(|_| format!("line {}: bad service", n + 1))?;
-                let mut reals = BTreeMap::new();
-                for (r, w) in weights.iter().enumerate() {
-                    let w = w.parse().map_err(|_| format!("line {}: bad weight `{w}`", n + 1))?;
-                    reals.insert(RealKey { address: IpAddr::from([10, 0, i, r as u8 + 1]), port: 80 }, real(w));
-                }
-                let name = format!("s{i}");
-                let service = Service { name: Some(name.clone()), attrs: ServiceAttrs::default(), reals };
-                config.services.push(ServiceSpec { name, key: key(i), service });
-            }
-            _ => return Err(format!("director.yaml:{}: cannot parse `{line}`", n + 1)),
-        }
-    }
-    Ok(config)
-}
-
-fn boxed_parse() -> Parse {
-    Box::new(parse)
-}
-
-const RESYNC: Duration = Duration::from_secs(30);
-
-fn engine(file: &Path, text: &str) -> (Engine<Recorder>, Arc<Metrics>) {
-    fs::write(file, text).unwrap();
-    let metrics = Arc::new(Metrics::new());
-    let engine = Engine::new(file, Recorder::default(), boxed_parse(), metrics.clone(), RESYNC);
-    (engine, metrics)
-}
-
-fn reaches(e: &Engine<Recorder>) -> Vec<Reach> {
-    e.reconciler().calls.iter().map(|(r, _)| r.clone()).collect()
-}
-
-fn has_line(metrics: &Metrics, line: &str) -> bool {
-    metrics.render().lines().any(|l| l == line)
-}
+use lvsync::plan::Change;
+use lvsync::state::RealKey;
+use lvsync::watch::Trigger;
+use lvsync::watch::engine::{Reach, StartError};
+use watch_support::*;
 
 #[test]
 fn start_applies_everything_and_an_edit_only_the_touched_service() {
@@ -219,59 +132,4 @@ fn resync_counts_what_it_corrects_as_drift() {
     assert!(has_line(&metrics, "lvsync_drift_corrections_total{kind=\"real_server\"} 1"));
     assert!(has_line(&metrics, "lvsync_changes_applied_total{kind=\"real_server\",action=\"update\"} 1"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"resync\",outcome=\"success\"} 1"));
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn json_logs_are_one_object_per_line_saying_what_and_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("director.yaml");
-    let out = Captured::default();
-    let writer = out.clone();
-    let subscriber = lvsync::watch::log::subscriber(LogFormat::Json, 0, false, move || writer.clone());
-    tracing::subscriber::with_default(subscriber, || {
-        let (mut e, _) = engine(&file, "svc 1 1\n");
-        e.start().unwrap();
-        fs::write(&file, "svc 1 1\nsvc 2 x\n").unwrap();
-        e.file_event(Trigger::FileChange);
-        let rk = RealKey { address: IpAddr::from([10, 0, 1, 1]), port: 80 };
-        e.reconciler_mut().drift =
-            vec![Change::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) }];
-        e.tick(e.deadline());
-    });
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
-    for line in &lines {
-        for field in ["timestamp", "level", "message", "trigger"] {
-            assert!(line.get(field).is_some(), "no `{field}` in {line}");
-        }
-    }
-    let find = |message: &str| {
-        lines.iter().find(|l| l["message"].as_str().unwrap().starts_with(message)).unwrap_or_else(|| panic!("{text}"))
-    };
-    let started = find("reconciled");
-    assert_eq!((started["trigger"].as_str(), started["changes"].as_u64()), (Some("start"), Some(0)));
-    let broken = find("file is invalid");
-    assert_eq!(broken["level"], "ERROR");
-    assert_eq!(broken["error"], "line 2: bad weight `x`");
-    assert!(broken["enforcing"].as_str().unwrap().starts_with("hash "), "{broken}");
-    let drift = find("drift corrected");
-    assert_eq!((drift["level"].as_str(), drift["trigger"].as_str()), (Some("WARN"), Some("resync")));
-    assert_eq!((drift["update"].as_u64(), drift["changes"].as_u64()), (Some(1), Some(1)));
-    let change = find("change");
-    assert_eq!(change["id"], "tcp/192.0.2.1:80/10.0.1.1:80");
-    assert_eq!(change["detail"], "weight 9 -> 1");
-    assert_eq!((change["action"].as_str(), change["kind"].as_str()), (Some("update"), Some("real_server")));
 }
