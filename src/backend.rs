@@ -3,7 +3,9 @@
 //! state; [`System`] joins them for the commands.
 
 use crate::plan::Change;
-use crate::state::State;
+use std::collections::BTreeSet;
+
+use crate::state::{ServiceKey, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -36,6 +38,15 @@ pub trait Backend {
     /// Read the part of live state this backend owns into `state`, leaving other parts alone.
     fn observe(&mut self, state: &mut State) -> Result<(), Error>;
 
+    /// Read only these services (absent ones stay absent) into `state`: the fast path of an
+    /// incremental reconcile. Backends that hold no services read nothing.
+    fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>, state: &mut State) -> Result<(), Error> {
+        let mut all = State::default();
+        self.observe(&mut all)?;
+        state.services.extend(all.services.into_iter().filter(|(k, _)| keys.contains(k)));
+        Ok(())
+    }
+
     /// Carry out, in order, the changes of `changes` that belong to this backend; ignore others.
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error>;
 }
@@ -50,6 +61,14 @@ impl System {
         let mut state = State::default();
         for b in &mut self.backends {
             b.observe(&mut state)?;
+        }
+        Ok(state)
+    }
+
+    pub fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>) -> Result<State, Error> {
+        let mut state = State::default();
+        for b in &mut self.backends {
+            b.observe_services(keys, &mut state)?;
         }
         Ok(state)
     }

@@ -1,8 +1,317 @@
-//! Firewall intents as iptables rules in lvsync's own chains: rendered, parsed and applied
-//! through one command wrapper.
+//! Firewall intents as iptables rules in lvsync's own chains (`LVSYNC-INPUT`, `LVSYNC-FORWARD`
+//! of the filter table, IPv4 through iptables, IPv6 through ip6tables), each reached by one
+//! jump from its built-in chain. [`render`] turns intents into chains; [`Firewall`] reads them
+//! back from `iptables-save` and replaces them with one `iptables-restore --noflush` per
+//! family. Nothing outside those chains and jumps is read into state or written. Every command
+//! runs through [`exec::run`].
+
+pub mod exec;
+mod parse;
+mod render;
+mod restore;
+
+pub use parse::{Table, normalize, parse};
+pub use render::{render, save_string};
+pub use restore::restore_input;
+
+use std::collections::BTreeSet;
+
+use crate::backend::{self, Backend, Executed};
+use crate::plan::Change;
+use crate::state::{Chain, ChainId, Family, ServiceKey, State};
+use exec::message;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("firewall backend not built yet")]
-    NotBuilt,
+    #[error(
+        "`--iptables {0}` is not an iptables command: give `iptables`, `iptables-legacy` or `iptables-nft` (or a path to one)"
+    )]
+    BadCommand(String),
+    #[error(
+        "`{command}` cannot talk to the kernel's nf_tables; run lvsync with `--iptables iptables-legacy` \
+         (or load nf_tables): {}",
+        message(.stderr)
+    )]
+    NoNftables { command: String, stderr: String },
+    #[error("reading the {family} filter table")]
+    Read {
+        family: Family,
+        #[source]
+        source: exec::Error,
+    },
+    #[error(
+        "replacing {chains} failed, the previous rules are still in place: `{command}` said: {}{}",
+        message(.stderr), offending(.stderr, .input)
+    )]
+    Restore { chains: String, command: String, stderr: String, input: String },
+    #[error("replacing {chains}")]
+    Run {
+        chains: String,
+        #[source]
+        source: exec::Error,
+    },
+    #[error("rule {rule:?} of {chain} contains a line break or NUL; refusing to write it into a restore file")]
+    UnsafeRule { chain: ChainId, rule: String },
+    #[error(
+        "the {family} firewall is unavailable, so its chains cannot be written ({reason}); note that an intent \
+         naming no address applies to both families: give it an address to keep it to one"
+    )]
+    Unavailable { family: Family, reason: String },
+}
+
+/// ` (line 5: `-A LVSYNC-INPUT -j NOPE`)` when iptables names a rule of its input as the one it
+/// refused (iptables-nft names `COMMIT` for errors found when committing: not worth quoting).
+fn offending(stderr: &str, input: &str) -> String {
+    let number = stderr.split("line").skip(1).find_map(|after| {
+        let digits: String = after.trim_start_matches([':', ' ']).chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<usize>().ok()
+    });
+    match number.and_then(|n| Some((n, input.lines().nth(n.checked_sub(1)?)?))).filter(|(_, l)| l.starts_with('-')) {
+        Some((n, line)) => format!(" (line {n}: `{line}`)"),
+        None => String::new(),
+    }
+}
+
+/// Messages of an iptables-nft that finds no usable nf_tables in the kernel (`Failed to initialize
+/// nft: Protocol not supported` in User-Mode Linux). A legacy `iptables` says `(legacy)`.
+fn nftables_unreachable(stderr: &str) -> bool {
+    !stderr.contains("(legacy)")
+        && [
+            "Could not fetch rule set generation id",
+            "Protocol not supported",
+            "do you need to insmod",
+            "Failed to initialize nft",
+        ]
+        .iter()
+        .any(|m| stderr.contains(m))
+}
+
+/// The commands of one family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Tools {
+    save: String,
+    restore: String,
+}
+
+/// The firewall backend for the iptables family named by `--iptables`.
+#[derive(Debug)]
+pub struct Firewall {
+    iptables: String,
+    /// `None` when `iptables` is not named like an iptables command.
+    tools: Option<[Tools; 2]>,
+    /// Why IPv6 could not be read at the last `observe`, if it could not.
+    ipv6_unavailable: Option<String>,
+}
+
+impl Firewall {
+    /// `iptables` is the `--iptables` option: `iptables`, `iptables-legacy`, `iptables-nft`, or a
+    /// path to one; `-save`, `-restore` and the `ip6tables` twins are derived from its name.
+    pub fn new(iptables: &str) -> Firewall {
+        let (dir, base) = match iptables.rfind('/') {
+            Some(i) => iptables.split_at(i + 1),
+            None => ("", iptables),
+        };
+        let tools = base.strip_prefix("iptables").map(|variant| {
+            let family = |prefix: &str| Tools {
+                save: format!("{dir}{prefix}{variant}-save"),
+                restore: format!("{dir}{prefix}{variant}-restore"),
+            };
+            [family("iptables"), family("ip6tables")]
+        });
+        Firewall { iptables: iptables.to_string(), tools, ipv6_unavailable: None }
+    }
+
+    fn tools(&self, family: Family) -> Result<&Tools, Error> {
+        let tools = self.tools.as_ref().ok_or_else(|| Error::BadCommand(self.iptables.clone()))?;
+        Ok(match family {
+            Family::Ipv4 => &tools[0],
+            Family::Ipv6 => &tools[1],
+        })
+    }
+
+    fn may_be_nft(&self) -> bool {
+        !self.iptables.contains("legacy")
+    }
+
+    /// A failed command, with the advice to use legacy iptables when nf_tables is the problem.
+    fn classify(&self, err: exec::Error, otherwise: impl FnOnce(exec::Error) -> Error) -> Error {
+        match err {
+            exec::Error::Failed { command, stderr, .. } if self.may_be_nft() && nftables_unreachable(&stderr) => {
+                Error::NoNftables { command, stderr }
+            }
+            err => otherwise(err),
+        }
+    }
+
+    /// lvsync's part of one family's live filter table.
+    pub fn read(&self, family: Family) -> Result<Table, Error> {
+        let tools = self.tools(family)?;
+        let out = exec::run(&tools.save, &["-t", "filter"], None)
+            .map_err(|e| self.classify(e, |source| Error::Read { family, source }))?;
+        Ok(parse(&out.stdout))
+    }
+
+    /// Replaces the chains of one family in one restore run. Returns whether it wrote.
+    fn replace(&self, family: Family, changes: &[(ChainId, Option<&Chain>)]) -> Result<bool, Error> {
+        for (id, after) in changes {
+            if let Some(rule) = after.iter().flat_map(|c| &c.rules).find(|r| r.contains(['\n', '\r', '\0'])) {
+                return Err(Error::UnsafeRule { chain: *id, rule: rule.clone() });
+            }
+        }
+        if family == Family::Ipv6
+            && let Some(reason) = &self.ipv6_unavailable
+        {
+            return Err(Error::Unavailable { family, reason: reason.clone() });
+        }
+        let live = self.read(family)?;
+        let Some(input) = restore_input(changes, &live) else { return Ok(false) };
+        let chains = changes.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(", ");
+        let tools = self.tools(family)?;
+        tracing::info!(chains = %chains, lines = input.lines().count(), "replacing firewall chains");
+        exec::run(&tools.restore, &["--noflush", "--wait=10"], Some(&input)).map_err(|e| {
+            self.classify(e, |e| match e {
+                exec::Error::Failed { command, stderr, .. } => {
+                    Error::Restore { chains: chains.clone(), command, stderr, input }
+                }
+                source => Error::Run { chains: chains.clone(), source },
+            })
+        })?;
+        Ok(true)
+    }
+}
+
+impl Backend for Firewall {
+    /// Reads both families. IPv6 that cannot be read (no ip6tables, a kernel without IPv6) shows
+    /// as no IPv6 chains, with a warning, so that IPv4 keeps working.
+    fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let table = match self.read(family) {
+                Ok(table) => table,
+                Err(err) if family == Family::Ipv6 => {
+                    let reason = error_chain(&err);
+                    tracing::warn!(reason = %reason, "IPv6 firewall unavailable; ignoring IPv6 chains");
+                    self.ipv6_unavailable = Some(reason);
+                    continue;
+                }
+                Err(err) => return Err(err.into()),
+            };
+            if family == Family::Ipv6 {
+                self.ipv6_unavailable = None;
+            }
+            for (hook, chain) in table.to_state() {
+                state.chains.insert(ChainId { family, hook }, chain);
+            }
+        }
+        Ok(())
+    }
+
+    /// The firewall holds no services.
+    fn observe_services(&mut self, _: &BTreeSet<ServiceKey>, _: &mut State) -> Result<(), backend::Error> {
+        Ok(())
+    }
+
+    /// Carries out the `ReplaceChain` changes, one restore run per family that has any.
+    fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
+        let mut done = Executed::default();
+        for family in [Family::Ipv4, Family::Ipv6] {
+            let mine: Vec<(ChainId, Option<&Chain>)> = changes
+                .iter()
+                .filter_map(|c| match c {
+                    Change::ReplaceChain { id, after, .. } if id.family == family => Some((*id, after.as_ref())),
+                    _ => None,
+                })
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if self.replace(family, &mine)? {
+                done.writes += 1;
+            }
+            done.changes += mine.len();
+        }
+        Ok(done)
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_derived_from_the_option() {
+        let t = |cmd: &str| Firewall::new(cmd).tools.map(|[v4, v6]| [v4.save, v4.restore, v6.save, v6.restore]);
+        assert_eq!(
+            t("iptables").unwrap(),
+            ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]
+        );
+        assert_eq!(
+            t("iptables-legacy").unwrap(),
+            ["iptables-legacy-save", "iptables-legacy-restore", "ip6tables-legacy-save", "ip6tables-legacy-restore"]
+        );
+        assert_eq!(t("/usr/sbin/iptables-nft").unwrap()[2], "/usr/sbin/ip6tables-nft-save");
+        assert_eq!(t("nft"), None);
+        assert!(Firewall::new("nft").read(Family::Ipv4).unwrap_err().to_string().contains("`--iptables nft`"));
+    }
+
+    #[test]
+    fn restore_errors_quote_iptables_and_the_refused_line() {
+        let err = Error::Restore {
+            chains: "ipv4/LVSYNC-INPUT".into(),
+            command: "iptables-nft-restore --noflush --wait=10".into(),
+            stderr: "iptables-nft-restore v1.8.9 (nf_tables): Chain 'NOPE' does not exist\nError occurred at line: 3\n\
+                     Try `iptables-nft-restore -h' or 'iptables-nft-restore --help' for more information.\n"
+                .into(),
+            input: "*filter\n:LVSYNC-INPUT - [0:0]\n-A LVSYNC-INPUT -j NOPE\nCOMMIT\n".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "replacing ipv4/LVSYNC-INPUT failed, the previous rules are still in place: \
+             `iptables-nft-restore --noflush --wait=10` said: iptables-nft-restore v1.8.9 (nf_tables): Chain 'NOPE' \
+             does not exist; Error occurred at line: 3 (line 3: `-A LVSYNC-INPUT -j NOPE`)"
+        );
+        assert_eq!(offending("iptables-restore: line 2 failed", "*filter\n-X b\n"), " (line 2: `-X b`)");
+        assert_eq!(offending("no number here", "-a\n"), "");
+        assert_eq!(offending("Error occurred at line: 2", "-A X -j Y\nCOMMIT\n"), "");
+    }
+
+    #[test]
+    fn nf_tables_trouble_advises_legacy() {
+        let fw = Firewall::new("iptables");
+        let failed = |stderr: &str| {
+            let status = std::os::unix::process::ExitStatusExt::from_raw(1 << 8);
+            exec::Error::Failed { command: "iptables-save -t filter".into(), status, stderr: stderr.into() }
+        };
+        let other = |e| Error::Read { family: Family::Ipv4, source: e };
+        let err = fw.classify(
+            failed("iptables-save v1.8.9 (nf_tables): Could not fetch rule set generation id: Invalid argument\n"),
+            other,
+        );
+        assert!(err.to_string().contains("run lvsync with `--iptables iptables-legacy`"), "{err}");
+        assert!(matches!(fw.classify(failed("Permission denied (you must be root)\n"), other), Error::Read { .. }));
+        let legacy = Firewall::new("iptables-legacy");
+        assert!(matches!(legacy.classify(failed("Protocol not supported\n"), other), Error::Read { .. }));
+        let alternative = "iptables-save v1.8.9 (legacy): Cannot initialize: iptables who? (do you need to insmod?)\n";
+        assert!(matches!(fw.classify(failed(alternative), other), Error::Read { .. }), "`iptables` may be legacy");
+    }
+
+    #[test]
+    fn a_rule_that_could_inject_into_the_restore_file_is_refused_before_running_anything() {
+        let id = ChainId { family: Family::Ipv4, hook: crate::state::Hook::Input };
+        let rule = "-j ACCEPT\n-A INPUT -j DROP".to_string();
+        let change = Change::ReplaceChain { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) };
+        // The command does not exist: reaching it would be a different error.
+        let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
+        assert!(matches!(err, backend::Error::Firewall(Error::UnsafeRule { .. })), "{err:?}");
+    }
 }

@@ -4,7 +4,14 @@
 mod diff;
 mod render;
 
-pub use diff::plan;
+pub use diff::{plan, touched_services};
+
+#[cfg(test)]
+mod memory;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
 
 use crate::state::{Chain, ChainId, RealKey, RealServer, Service, ServiceAttrs, ServiceKey, Timeouts};
 
@@ -129,6 +136,8 @@ pub struct Plan {
     pub unmanaged: Vec<Unmanaged>,
     /// Things the operator should know that are not changes (e.g. a lost inventory).
     pub notes: Vec<String>,
+    /// The file's (or the inventory's) name of every service the plan mentions, for display.
+    pub names: BTreeMap<ServiceKey, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,0 +1,200 @@
+//! A director: the kernel's IPVS table and firewall, the state directory, and the one
+//! reconcile loop step every command uses (observe, plan, execute, record, verify).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::backend::{self, Executed, System};
+use crate::inventory::{self, Inventory, StateDir};
+use crate::model::Config;
+use crate::plan::{self, Plan};
+use crate::state::{ServiceKey, State};
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub state_dir: PathBuf,
+    /// `iptables`, `iptables-legacy` or `iptables-nft`.
+    pub iptables: String,
+    /// How long to wait for another lvsync's lock.
+    pub lock_wait: Duration,
+}
+
+/// What a reconcile looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything: services, timeouts, firewall.
+    All,
+    /// Only these services (an edit of the file that touched just them).
+    Services(BTreeSet<ServiceKey>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    StateDir(#[from] inventory::Error),
+    #[error(transparent)]
+    Backend(#[from] backend::Error),
+    #[error("the kernel does not match the file after applying; {} difference(s) remain: {}", .0.changes.len(), remaining(.0))]
+    NotConverged(Plan),
+}
+
+fn remaining(p: &Plan) -> String {
+    p.changes.iter().map(|c| format!("{} {} {}", c.action().as_str(), c.kind(), c.id())).collect::<Vec<_>>().join("; ")
+}
+
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub plan: Plan,
+    pub observed: State,
+    pub desired: State,
+}
+
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub plan: Plan,
+    pub executed: Executed,
+}
+
+/// The desired state of a file: its services and timeouts, and its firewall rendered to rules.
+pub fn desired_state(config: &Config) -> State {
+    let mut state = config.state();
+    state.chains = crate::firewall::render(&config.firewall);
+    state
+}
+
+pub struct Director {
+    system: System,
+    dir: StateDir,
+}
+
+impl Director {
+    /// Lock the state directory and connect to the kernel.
+    pub fn open(opts: &Options) -> Result<Director, Error> {
+        let dir = StateDir::lock(&opts.state_dir, opts.lock_wait)?;
+        let system = connect(opts)?;
+        Ok(Director { system, dir })
+    }
+
+    pub fn with_system(system: System, dir: StateDir) -> Director {
+        Director { system, dir }
+    }
+
+    pub fn inventory(&self) -> Result<Inventory, Error> {
+        Ok(self.dir.load()?)
+    }
+
+    /// Live state, with the names lvsync remembers for the services it applied.
+    pub fn observe(&mut self, scope: &Scope) -> Result<State, Error> {
+        let inventory = self.dir.load()?;
+        let mut state = match scope {
+            Scope::All => self.system.observe()?,
+            Scope::Services(keys) => self.system.observe_services(keys)?,
+        };
+        name_services(&mut state, &inventory);
+        Ok(state)
+    }
+
+    pub fn plan(&mut self, config: &Config, scope: &Scope) -> Result<Planned, Error> {
+        let inventory = self.dir.load()?;
+        let observed = self.observe(scope)?;
+        let desired = desired_state(config);
+        let (d, o) = (restrict(&desired, scope), restrict(&observed, scope));
+        let plan = plan::plan(&d, &o, config.ownership, &inventory);
+        Ok(Planned { plan, observed, desired })
+    }
+
+    /// Make the kernel match the file within `scope`, record what lvsync now manages, and check
+    /// that the kernel reads back as planned.
+    pub fn apply(&mut self, config: &Config, scope: &Scope) -> Result<Applied, Error> {
+        let planned = self.plan(config, scope)?;
+        self.execute(config, scope, planned.plan)
+    }
+
+    /// Carry out a plan made by [`Director::plan`] for the same file and scope.
+    pub fn execute(&mut self, config: &Config, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
+        let inventory = self.dir.load()?;
+        let desired = desired_state(config);
+        let wanted = restrict(&desired, scope);
+        let mut recorded = inventory.clone();
+        if !plan.is_empty() {
+            // Write ahead: whatever this apply creates is recorded as lvsync's before it exists,
+            // so that a crash half-way never leaves services lvsync made but does not know.
+            for (key, svc) in &wanted.services {
+                recorded.services.insert(*key, svc.name.clone());
+            }
+            if recorded != inventory {
+                self.dir.save(&recorded)?;
+            }
+        }
+        let executed = self.system.execute(&plan.changes)?;
+
+        let mut settled = inventory.clone();
+        match scope {
+            Scope::All => settled.services = names_of(&desired),
+            Scope::Services(keys) => {
+                for key in keys {
+                    match desired.services.get(key) {
+                        Some(svc) => settled.services.insert(*key, svc.name.clone()),
+                        None => settled.services.remove(key),
+                    };
+                }
+            }
+        }
+        if settled.services != recorded.services || !inventory.found {
+            self.dir.save(&settled)?;
+        }
+
+        if !plan.is_empty() {
+            let verify = verify_scope(&plan, scope);
+            let observed = self.observe(&verify)?;
+            let left =
+                plan::plan(&restrict(&desired, &verify), &restrict(&observed, &verify), config.ownership, &settled);
+            if !left.is_empty() {
+                return Err(Error::NotConverged(left));
+            }
+        }
+        Ok(Applied { plan, executed })
+    }
+}
+
+/// After an apply that touched only services, reading those back is enough.
+fn verify_scope(plan: &Plan, scope: &Scope) -> Scope {
+    if plan.changes.iter().any(|c| matches!(c.kind(), "firewall_chain" | "ipvs_config")) {
+        return scope.clone();
+    }
+    Scope::Services(plan::touched_services(&plan.changes).into_keys().collect())
+}
+
+fn names_of(state: &State) -> BTreeMap<ServiceKey, Option<String>> {
+    state.services.iter().map(|(k, s)| (*k, s.name.clone())).collect()
+}
+
+fn name_services(state: &mut State, inventory: &Inventory) {
+    for (key, svc) in &mut state.services {
+        if svc.name.is_none() {
+            svc.name = inventory.services.get(key).cloned().flatten();
+        }
+    }
+}
+
+/// The part of a state a scope covers; a service scope leaves out timeouts and the firewall.
+fn restrict(state: &State, scope: &Scope) -> State {
+    match scope {
+        Scope::All => state.clone(),
+        Scope::Services(keys) => State {
+            services: state.services.iter().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s.clone())).collect(),
+            ..State::default()
+        },
+    }
+}
+
+/// The kernel backends of this machine.
+pub fn connect(opts: &Options) -> Result<System, Error> {
+    let firewall = crate::firewall::Firewall::new(&opts.iptables);
+    let _ = firewall;
+    Err(backend::Error::Unavailable(
+        "no IPVS backend is available in this build of lvsync yet (it arrives with the IPVS netlink client)".into(),
+    )
+    .into())
+}

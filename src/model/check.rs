@@ -1,0 +1,126 @@
+//! The checker that collects every problem of a file, and the scalar checks all sections share.
+
+use std::net::IpAddr;
+
+use super::diag::{Diagnostic, Diagnostics};
+use super::positions::Positions;
+
+pub struct Checker<'a> {
+    positions: &'a Positions,
+    found: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(positions: &'a Positions) -> Checker<'a> {
+        Checker { positions, found: Vec::new() }
+    }
+
+    /// A problem with the value at `path`.
+    pub fn err(&mut self, path: &str, message: impl Into<String>) {
+        let pos = self.positions.value(path);
+        self.push(path, pos, message.into());
+    }
+
+    /// A problem with the key of the entry at `path` (a key that should not be there).
+    pub fn err_key(&mut self, path: &str, message: impl Into<String>) {
+        let pos = self.positions.key(path);
+        self.push(path, pos, message.into());
+    }
+
+    fn push(&mut self, path: &str, pos: Option<super::positions::Pos>, message: String) {
+        self.found.push(Diagnostic {
+            path: path.to_string(),
+            line: pos.map(|p| p.line),
+            column: pos.map(|p| p.column),
+            message,
+        });
+    }
+
+    /// How many problems so far: compare before and after checking a section.
+    pub fn count(&self) -> usize {
+        self.found.len()
+    }
+
+    pub fn finish(self) -> Result<(), Diagnostics> {
+        if self.found.is_empty() {
+            return Ok(());
+        }
+        let mut d = Diagnostics(self.found);
+        d.sort();
+        Err(d)
+    }
+
+    /// An integer in `lo..=hi`; `what` names it in the message (`weight`).
+    pub fn int(&mut self, path: &str, value: i64, lo: i64, hi: i64, what: &str) -> Option<u32> {
+        if (lo..=hi).contains(&value) {
+            // Every range used in the file fits u32.
+            return u32::try_from(value).ok();
+        }
+        self.err(path, format!("`{value}` is not a valid {what}; expected an integer {lo}..={hi}"));
+        None
+    }
+
+    /// One of a fixed set of words.
+    pub fn word<'w>(&mut self, path: &str, value: &str, allowed: &[&'w str], what: &str) -> Option<&'w str> {
+        if let Some(w) = allowed.iter().find(|w| **w == value) {
+            return Some(w);
+        }
+        let list = allowed.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", ");
+        let hint = match allowed.iter().find(|w| w.eq_ignore_ascii_case(value.trim())) {
+            Some(w) => format!(" (did you mean `{w}`?)"),
+            None => String::new(),
+        };
+        self.err(path, format!("`{value}` is not a valid {what}; expected one of {list}{hint}"));
+        None
+    }
+
+    /// An IPv4 or IPv6 address literal.
+    pub fn ip(&mut self, path: &str, value: &str, what: &str) -> Option<IpAddr> {
+        if let Ok(ip) = value.trim().parse::<IpAddr>() {
+            return Some(ip);
+        }
+        let hint = if value.contains('/') {
+            " without a prefix length"
+        } else if value.contains(':') && value.contains('.') && !value.contains("::") {
+            " without a port"
+        } else {
+            ""
+        };
+        self.err(
+            path,
+            format!(
+                "`{value}` is not a valid {what}; expected an IPv4 or IPv6 address{hint}, such as `192.168.2.110` or `2001:db8::10`"
+            ),
+        );
+        None
+    }
+
+    /// A name matching `[a-z0-9][a-z0-9._-]{0,max_tail}`.
+    pub fn name(&mut self, path: &str, value: &str, max_tail: usize, what: &str) -> bool {
+        let mut chars = value.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+        if first_ok && rest_ok && value.len() <= max_tail + 1 {
+            return true;
+        }
+        let why = if value.is_empty() {
+            "is empty".to_string()
+        } else if value.len() > max_tail + 1 {
+            format!("is {} characters long, the limit is {}", value.chars().count(), max_tail + 1)
+        } else if !first_ok {
+            "must start with a lower-case letter or a digit".to_string()
+        } else {
+            "may only hold lower-case letters, digits, `.`, `_` and `-`".to_string()
+        };
+        self.err(
+            path,
+            format!("`{value}` is not a valid {what}: it {why}; expected [a-z0-9][a-z0-9._-]{{0,{max_tail}}}"),
+        );
+        false
+    }
+}
+
+/// Where a problem was first seen, for "listed twice" messages.
+pub fn first_at(path: &str) -> String {
+    format!("first at {path}")
+}

@@ -1,0 +1,76 @@
+//! Errors of a desired-state file: every problem found, each with its YAML path and position.
+
+use std::fmt;
+
+/// One problem in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// YAML path of the offending node, such as `services[0].real_servers[1].weight`; empty for
+    /// the whole file.
+    pub path: String,
+    /// 1-based.
+    pub line: Option<usize>,
+    /// 1-based, in characters.
+    pub column: Option<usize>,
+    /// What is wrong, the bad value in backticks, and what would be valid.
+    pub message: String,
+}
+
+/// Every problem of a file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// One line per problem: `FILE:LINE:COLUMN: PATH: MESSAGE`.
+    pub fn render(&self, file_name: &str) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(file_name);
+            out.push_str(&d.to_string());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// File order: by position, problems without one last.
+    pub(crate) fn sort(&mut self) {
+        self.0.sort_by_key(|d| (d.line.is_none(), d.line, d.column));
+    }
+}
+
+/// `:LINE:COLUMN: PATH: MESSAGE`, to follow a file name.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        f.write_str(": ")?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render("<file>").trim_end())
+    }
+}
+
+impl std::error::Error for Diagnostics {}

@@ -1,0 +1,562 @@
+//! Checking and resolving `services`: identity, attributes, real servers, with defaults.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::check::{Checker, first_at};
+use super::config::ServiceSpec;
+use super::raw;
+use crate::state::{
+    Family, Forward, Netmask, Persistence, Protocol, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs,
+    ServiceKey, Tunnel, TunnelChecksum, TunnelType,
+};
+
+pub const SCHEDULERS: [&str; 14] =
+    ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
+const FORWARDS: [&str; 3] = ["dr", "nat", "tun"];
+/// The kernel keeps timeouts as seconds * HZ in an int: with HZ=1000 this is the largest safe.
+pub const MAX_TIMEOUT: i64 = 2_147_483;
+pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
+
+pub fn protocol(c: &mut Checker, path: &str, value: &str) -> Option<Protocol> {
+    Some(match c.word(path, value, &PROTOCOLS, "protocol")? {
+        "udp" => Protocol::Udp,
+        "sctp" => Protocol::Sctp,
+        _ => Protocol::Tcp,
+    })
+}
+
+pub fn family(c: &mut Checker, path: &str, value: &str) -> Option<Family> {
+    Some(match c.word(path, value, &["ipv4", "ipv6"], "family")? {
+        "ipv6" => Family::Ipv6,
+        _ => Family::Ipv4,
+    })
+}
+
+pub fn family_text(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    }
+}
+
+/// The services that are right, in file order; the checker holds the problems of the others.
+pub fn services(c: &mut Checker, services: &[raw::Service]) -> Vec<ServiceSpec> {
+    let mut out = Vec::new();
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut keys: BTreeMap<ServiceKey, usize> = BTreeMap::new();
+    for (i, s) in services.iter().enumerate() {
+        let path = format!("services[{i}]");
+        match names.entry(s.name.as_str()) {
+            Entry::Occupied(first) => c.err(
+                &format!("{path}.name"),
+                format!(
+                    "service name `{}` is used twice ({}); names must be unique",
+                    s.name,
+                    first_at(&format!("services[{}]", first.get()))
+                ),
+            ),
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+        let (key, spec) = service(c, &path, s);
+        let Some(key) = key else { continue };
+        match keys.entry(key) {
+            Entry::Occupied(first) => {
+                let at = if s.fwmark.is_some() { "fwmark" } else { "vip" };
+                c.err(
+                    &format!("{path}.{at}"),
+                    format!(
+                        "service `{}` has the same identity `{}` as service `{}` ({}); a vip + protocol + port, or a fwmark + family, may appear only once",
+                        s.name,
+                        key,
+                        services[*first.get()].name,
+                        first_at(&format!("services[{}]", first.get()))
+                    ),
+                );
+            }
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
+        out.extend(spec);
+    }
+    out
+}
+
+/// The identity as soon as it is known (to find duplicates), and the whole service if right.
+fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>, Option<ServiceSpec>) {
+    let before = c.count();
+    let at = |field: &str| format!("{path}.{field}");
+    c.name(&at("name"), &s.name, 62, "service name");
+
+    let key = service_key(c, path, s);
+    let family = key.map(|k| k.family());
+    let service_port = match key {
+        Some(ServiceKey::Addr { port, .. }) => port,
+        _ => 0,
+    };
+
+    let scheduler = match &s.scheduler {
+        Some(name) => c.word(&at("scheduler"), name, &SCHEDULERS, "scheduler").map(Scheduler::from_name),
+        None => Some(Scheduler::Wlc),
+    };
+    let sched_flags =
+        scheduler.as_ref().and_then(|sch| sched_flags(c, &at("scheduler_flags"), &s.scheduler_flags, sch));
+    let persistence = match (&s.persistence, family) {
+        (Some(p), Some(f)) => persistence(c, &at("persistence"), p, f).map(Some),
+        (None, _) => Some(None),
+        (Some(_), None) => None,
+    };
+    if let (Some(ServiceKey::Addr { port: 0, .. }), Some(None)) = (key, &persistence) {
+        c.err(
+            &at("port"),
+            "`0` (all ports) needs `persistence`, so that a client's connections to different ports stay on one real server; add `persistence: {timeout: 300}` or give a port 1..65535",
+        );
+    }
+    let one_packet = s.one_packet.unwrap_or(false);
+    if let (true, Some(ServiceKey::Addr { protocol, .. })) = (one_packet, key)
+        && protocol != Protocol::Udp
+    {
+        c.err(
+            &at("one_packet"),
+            format!("`true` only works for UDP services (one-packet scheduling schedules each datagram); this service is `{protocol}`: remove `one_packet` or use `protocol: udp`"),
+        );
+    }
+
+    let forward = match &s.forward {
+        Some(f) => c.word(&at("forward"), f, &FORWARDS, "forwarding method"),
+        None => Some("dr"),
+    };
+    let tunnel = s.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
+    if let (Some(_), Some(f)) = (&s.tunnel, forward)
+        && f != "tun"
+    {
+        c.err_key(
+            &at("tunnel"),
+            format!("`tunnel` only applies with `forward: tun`, but this service forwards by `{f}`; add `forward: tun` or remove `tunnel`"),
+        );
+    }
+    let default_forward = forward.map(|f| to_forward(f, tunnel));
+
+    let mut reals = BTreeMap::new();
+    let mut seen: BTreeMap<RealKey, usize> = BTreeMap::new();
+    for (j, r) in s.real_servers.iter().enumerate() {
+        let rpath = format!("{path}.real_servers[{j}]");
+        let ctx = RealCtx { key, family, service_port, forward: default_forward, forward_word: forward, tunnel };
+        let resolved = real_server(c, &rpath, r, &ctx);
+        // Duplicates are found even among real servers with other problems.
+        let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
+            Some(p) => u16::try_from(p).ok(),
+            None => Some(service_port),
+        });
+        let Some(rkey) = written.map(|(address, port)| RealKey { address, port }) else { continue };
+        match seen.entry(rkey) {
+            Entry::Occupied(first) => c.err(
+                &format!("{rpath}.address"),
+                format!(
+                    "real server `{rkey}` is listed twice in service `{}` ({}); a real server (address + port) may appear once per service",
+                    s.name,
+                    first_at(&format!("{path}.real_servers[{}]", first.get()))
+                ),
+            ),
+            Entry::Vacant(v) => {
+                v.insert(j);
+                if let Some((k, real)) = resolved {
+                    reals.insert(k, real);
+                }
+            }
+        }
+    }
+
+    if c.count() != before {
+        return (key, None);
+    }
+    let spec = (|| {
+        let attrs =
+            ServiceAttrs { scheduler: scheduler?, sched_flags: sched_flags?, persistence: persistence?, one_packet };
+        Some(ServiceSpec {
+            name: s.name.clone(),
+            key: key?,
+            service: Service { name: Some(s.name.clone()), attrs, reals },
+        })
+    })();
+    (key, spec)
+}
+
+fn service_key(c: &mut Checker, path: &str, s: &raw::Service) -> Option<ServiceKey> {
+    let at = |field: &str| format!("{path}.{field}");
+    match (&s.vip, s.fwmark) {
+        (Some(_), Some(_)) => {
+            c.err_key(
+                &at("fwmark"),
+                "`vip` and `fwmark` together; a service is either `vip` + `port` + `protocol` or a firewall mark: remove one",
+            );
+            None
+        }
+        (None, None) => {
+            c.err(
+                path,
+                format!(
+                    "service `{}` has neither `vip` nor `fwmark`; add `vip` and `port` (such as `vip: 192.168.2.110` and `port: 80`), or `fwmark`",
+                    s.name
+                ),
+            );
+            None
+        }
+        (Some(vip), None) => {
+            let vip_ip = c.ip(&at("vip"), vip, "vip");
+            if let Some(ip) = vip_ip {
+                vip_usable(c, &at("vip"), vip, ip);
+            }
+            let port = match s.port {
+                Some(p) => c.int(&at("port"), p, 0, 65535, "port").map(|p| p as u16),
+                None => {
+                    c.err(path, "a service with `vip` needs `port`: 1..65535, or 0 for all ports (with persistence)");
+                    None
+                }
+            };
+            let protocol = match &s.protocol {
+                Some(p) => protocol(c, &at("protocol"), p),
+                None => Some(Protocol::Tcp),
+            };
+            if let (Some(f), Some(ip)) = (&s.family, vip_ip)
+                && let Some(f) = family(c, &at("family"), f)
+                && f != Family::of(&ip)
+            {
+                c.err(
+                    &at("family"),
+                    format!("`{f}` contradicts the vip `{vip}`, which is {}; remove `family` (only fwmark services need it)", family_text(Family::of(&ip))),
+                );
+            }
+            Some(ServiceKey::Addr { protocol: protocol?, vip: vip_ip?, port: port? })
+        }
+        (None, Some(mark)) => {
+            let mark = c.int(&at("fwmark"), mark, 1, u32::MAX.into(), "fwmark");
+            for (field, given) in [("port", s.port.is_some()), ("protocol", s.protocol.is_some())] {
+                if given {
+                    c.err_key(
+                        &at(field),
+                        format!("`{field}` does not apply to a fwmark service (the mark selects the packets); remove it, or use `vip` instead of `fwmark`"),
+                    );
+                }
+            }
+            let family = match &s.family {
+                Some(f) => family(c, &at("family"), f),
+                None => Some(Family::Ipv4),
+            };
+            Some(ServiceKey::Fwmark { family: family?, mark: mark? })
+        }
+    }
+}
+
+fn vip_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
+    let why = if ip.is_unspecified() {
+        Some("the unspecified address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        Some("the broadcast address")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        c.err(
+            path,
+            format!("`{text}` is {why} and cannot be a vip; expected a unicast address the director answers on"),
+        );
+    }
+}
+
+fn sched_flags(c: &mut Checker, path: &str, names: &[String], scheduler: &Scheduler) -> Option<SchedFlags> {
+    let before = c.count();
+    let mut bits = 0u8;
+    let mut first_of_bit: [Option<usize>; 3] = [None; 3];
+    for (i, name) in names.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        let (owner, bit) = match name.as_str() {
+            "sh-fallback" => (Some(Scheduler::Sh), SchedFlags::FLAG_1),
+            "sh-port" => (Some(Scheduler::Sh), SchedFlags::FLAG_2),
+            "mh-fallback" => (Some(Scheduler::Mh), SchedFlags::FLAG_1),
+            "mh-port" => (Some(Scheduler::Mh), SchedFlags::FLAG_2),
+            "flag-1" => (None, SchedFlags::FLAG_1),
+            "flag-2" => (None, SchedFlags::FLAG_2),
+            "flag-3" => (None, SchedFlags::FLAG_3),
+            _ => {
+                c.err(
+                    &at,
+                    format!("`{name}` is not a scheduler flag; expected one of `sh-fallback`, `sh-port` (scheduler sh), `mh-fallback`, `mh-port` (scheduler mh), `flag-1`, `flag-2`, `flag-3`"),
+                );
+                continue;
+            }
+        };
+        if let Some(owner) = owner
+            && owner != *scheduler
+        {
+            let n = if bit == SchedFlags::FLAG_1 { 1 } else { 2 };
+            c.err(
+                &at,
+                format!("`{name}` belongs to the `{owner}` scheduler, but this service uses `{scheduler}`; use `scheduler: {owner}`, or `flag-{n}` for the raw flag bit"),
+            );
+            continue;
+        }
+        let slot = bit.trailing_zeros() as usize;
+        if let Some(first) = first_of_bit[slot] {
+            c.err(
+                &at,
+                format!(
+                    "`{name}` sets the same flag as `{}` ({}); give it once",
+                    names[first],
+                    first_at(&format!("{path}[{first}]"))
+                ),
+            );
+            continue;
+        }
+        first_of_bit[slot] = Some(i);
+        bits |= bit;
+    }
+    (c.count() == before).then_some(SchedFlags(bits))
+}
+
+fn persistence(c: &mut Checker, path: &str, p: &raw::Persistence, family: Family) -> Option<Persistence> {
+    let before = c.count();
+    let timeout = match p.timeout {
+        Some(t) => c.int(&format!("{path}.timeout"), t, 1, MAX_TIMEOUT, "persistence timeout (seconds)"),
+        None => Some(DEFAULT_PERSISTENCE_TIMEOUT),
+    };
+    let netmask = match &p.netmask {
+        Some(m) => netmask(c, &format!("{path}.netmask"), &m.0, family),
+        None => Some(Netmask::host(family)),
+    };
+    if let Some(engine) = &p.engine {
+        let ok = engine.len() <= 15
+            && engine.starts_with(|ch: char| ch.is_ascii_lowercase())
+            && engine.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_');
+        if !ok {
+            c.err(
+                &format!("{path}.engine"),
+                format!("`{engine}` is not a valid persistence engine; expected a kernel module name such as `sip` ([a-z][a-z0-9_]{{0,14}})"),
+            );
+        }
+    }
+    if c.count() != before {
+        return None;
+    }
+    Some(Persistence { timeout: timeout?, netmask: netmask?, engine: p.engine.clone() })
+}
+
+fn netmask(c: &mut Checker, path: &str, text: &str, family: Family) -> Option<Netmask> {
+    let prefix = text.trim().trim_start_matches('/').parse::<u32>().ok();
+    match family {
+        Family::Ipv4 => {
+            if let Ok(mask) = text.trim().parse::<Ipv4Addr>() {
+                let bits = u32::from(mask);
+                if bits != 0 && bits.leading_ones() + bits.trailing_zeros() == 32 {
+                    return Some(Netmask::V4(mask));
+                }
+                c.err(path, format!("`{text}` is not a valid IPv4 netmask: its one-bits must be contiguous and not all zero, such as `255.255.255.0`"));
+                return None;
+            }
+            let hint = match prefix {
+                Some(len @ 1..=32) => {
+                    format!(" (prefix /{len} is `{}`)", Ipv4Addr::from(u32::MAX << (32 - len)))
+                }
+                _ => String::new(),
+            };
+            c.err(path, format!("`{text}` is not a valid IPv4 netmask; IPv4 services take a dotted mask such as `255.255.255.0`{hint}"));
+            None
+        }
+        Family::Ipv6 => {
+            match prefix {
+                Some(len @ 1..=128) => Some(Netmask::V6(len as u8)),
+                _ => {
+                    c.err(path, format!("`{text}` is not a valid IPv6 netmask; IPv6 services take a prefix length 1..128, such as `64`"));
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn tunnel(c: &mut Checker, path: &str, t: &raw::Tunnel) -> Option<Tunnel> {
+    let before = c.count();
+    let kind = match &t.kind {
+        Some(k) => c.word(&format!("{path}.type"), k, &["ipip", "gue", "gre"], "tunnel type"),
+        None => Some("ipip"),
+    };
+    let port = t.port.and_then(|p| c.int(&format!("{path}.port"), p, 1, 65535, "tunnel port"));
+    let checksum = match &t.checksum {
+        Some(k) => c.word(&format!("{path}.checksum"), k, &["none", "csum", "remcsum"], "tunnel checksum"),
+        None => Some("none"),
+    };
+    match (kind, t.port) {
+        (Some("gue"), None) => c.err(
+            path,
+            "a `gue` tunnel needs `port`: the UDP port the real servers decapsulate on, such as `port: 6080`",
+        ),
+        (Some(k), Some(_)) if k != "gue" => c.err_key(
+            &format!("{path}.port"),
+            format!("`port` only applies to `gue` tunnels, this one is `{k}`; remove it or use `type: gue`"),
+        ),
+        _ => {}
+    }
+    match (kind, checksum) {
+        (Some("ipip"), Some(sum)) if sum != "none" => c.err(
+            &format!("{path}.checksum"),
+            format!(
+                "`{sum}` needs a `gue` or `gre` tunnel; an `ipip` tunnel has no checksum option: use `checksum: none`"
+            ),
+        ),
+        (Some("gre"), Some("remcsum")) => c.err(
+            &format!("{path}.checksum"),
+            "`remcsum` (remote checksum offload) only exists for `gue` tunnels; use `csum` or `none` with `gre`",
+        ),
+        _ => {}
+    }
+    if c.count() != before {
+        return None;
+    }
+    let kind = match kind? {
+        "gue" => TunnelType::Gue { port: port? as u16 },
+        "gre" => TunnelType::Gre,
+        _ => TunnelType::Ipip,
+    };
+    let checksum = match checksum? {
+        "csum" => TunnelChecksum::Csum,
+        "remcsum" => TunnelChecksum::Remcsum,
+        _ => TunnelChecksum::None,
+    };
+    Some(Tunnel { kind, checksum })
+}
+
+fn to_forward(word: &str, tunnel: Option<Tunnel>) -> Forward {
+    match word {
+        "nat" => Forward::Nat,
+        "tun" => Forward::Tun(tunnel.unwrap_or_default()),
+        _ => Forward::Dr,
+    }
+}
+
+/// What a real server inherits from its service.
+struct RealCtx<'a> {
+    key: Option<ServiceKey>,
+    family: Option<Family>,
+    service_port: u16,
+    forward: Option<Forward>,
+    forward_word: Option<&'a str>,
+    tunnel: Option<Tunnel>,
+}
+
+fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealCtx) -> Option<(RealKey, RealServer)> {
+    let before = c.count();
+    let at = |field: &str| format!("{path}.{field}");
+    let address = c.ip(&at("address"), &r.address, "real server address");
+    if let Some(ip) = address {
+        real_usable(c, &at("address"), &r.address, ip);
+        if let Some(ServiceKey::Addr { vip, .. }) = ctx.key
+            && vip == ip
+        {
+            c.err(
+                &at("address"),
+                format!("`{}` is the service's own vip; a real server must be another host", r.address),
+            );
+        }
+    }
+    let port = match r.port {
+        Some(p) => c.int(&at("port"), p, 0, 65535, "port").map(|p| p as u16),
+        None => Some(ctx.service_port),
+    };
+    let weight = match r.weight {
+        Some(w) => c.int(&at("weight"), w, 0, i32::MAX.into(), "weight"),
+        None => Some(1),
+    };
+    let upper = match r.upper_threshold {
+        Some(t) => c.int(&at("upper_threshold"), t, 0, u32::MAX.into(), "upper_threshold"),
+        None => Some(0),
+    };
+    let lower = match r.lower_threshold {
+        Some(t) => c.int(&at("lower_threshold"), t, 0, u32::MAX.into(), "lower_threshold"),
+        None => Some(0),
+    };
+    if let (Some(u), Some(l)) = (upper, lower)
+        && l > u
+    {
+        let why = if u == 0 {
+            "without an `upper_threshold` the lower one never applies; add `upper_threshold` above it".to_string()
+        } else {
+            format!("it must not exceed `upper_threshold` ({u})")
+        };
+        c.err(&at("lower_threshold"), format!("`{l}` is not a valid lower_threshold: {why}"));
+    }
+
+    let word = match &r.forward {
+        Some(f) => c.word(&at("forward"), f, &FORWARDS, "forwarding method"),
+        None => ctx.forward_word,
+    };
+    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
+    if let (Some(_), Some(w)) = (&r.tunnel, word)
+        && w != "tun"
+    {
+        c.err_key(
+            &at("tunnel"),
+            format!("`tunnel` only applies with `forward: tun`, but this real server forwards by `{w}`; add `forward: tun` or remove `tunnel`"),
+        );
+    }
+    let forward = match (&r.forward, &r.tunnel) {
+        (None, None) => ctx.forward,
+        _ => word.map(|w| to_forward(w, own_tunnel.or(ctx.tunnel))),
+    };
+
+    if let (Some(ip), Some(family), Some(fwd)) = (address, ctx.family, forward)
+        && Family::of(&ip) != family
+        && !matches!(fwd, Forward::Tun(_))
+    {
+        c.err(
+            &at("address"),
+            format!(
+                "`{}` is {} but the service is {}; only `forward: tun` can mix address families",
+                r.address,
+                family_text(Family::of(&ip)),
+                family_text(family)
+            ),
+        );
+    }
+    if let (Some(ServiceKey::Addr { port: sport @ 1.., .. }), Some(p), Some(fwd)) = (ctx.key, port, forward)
+        && p != sport
+        && !matches!(fwd, Forward::Nat)
+    {
+        c.err(
+            &at("port"),
+            format!("`{p}` differs from the service port {sport}, but with `forward: {}` IPVS keeps the destination port; remove `port`, or use `forward: nat` to map ports", fwd.name()),
+        );
+    }
+
+    if c.count() != before {
+        return None;
+    }
+    let key = RealKey { address: address?, port: port? };
+    Some((key, RealServer { weight: weight?, forward: forward?, upper_threshold: upper?, lower_threshold: lower? }))
+}
+
+fn real_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
+    let why = if ip.is_unspecified() {
+        Some("the unspecified address")
+    } else if ip.is_multicast() {
+        Some("a multicast address")
+    } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
+        Some("the broadcast address")
+    } else if ip.is_loopback() {
+        Some("a loopback address")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        c.err(
+            path,
+            format!("`{text}` is {why} and cannot be a real server; expected the unicast address of a backend host"),
+        );
+    }
+}
