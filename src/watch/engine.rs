@@ -2,7 +2,6 @@
 //! to apply and with what scope, what to log and count, when to retry and resync. The kernel
 //! side is behind [`Reconciler`], so every decision here is tested without one.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -15,34 +14,34 @@ use super::metrics::Metrics;
 use super::touched::touched;
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
+use crate::director::{self, Director};
 use crate::model::Config;
 use crate::plan::{Change, Plan};
-use crate::state::ServiceKey;
 
-/// Which services a reconcile observes and plans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reach {
-    /// Everything: every service, timeouts and firewall.
-    All,
-    /// Only these services (added, removed or changed by an edit of the file).
-    Services(BTreeSet<ServiceKey>),
-}
+pub use crate::director::Scope;
 
-impl Reach {
-    fn describe(&self) -> String {
-        match self {
-            Reach::All => "all".into(),
-            Reach::Services(keys) if keys.len() == 1 => "1 service".into(),
-            Reach::Services(keys) => format!("{} services", keys.len()),
-        }
+fn describe(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "all".into(),
+        Scope::Services(keys) if keys.len() == 1 => "1 service".into(),
+        Scope::Services(keys) => format!("{} services", keys.len()),
     }
 }
 
-/// Brings the kernel to `config` for `reach`: the director in production.
+/// Brings the kernel to `config` within `scope`: the director in production.
 pub trait Reconciler {
     type Error: std::error::Error + 'static;
 
-    fn reconcile(&mut self, config: &Config, reach: &Reach) -> Result<(Plan, Executed), Self::Error>;
+    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), Self::Error>;
+}
+
+impl Reconciler for Director {
+    type Error = director::Error;
+
+    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
+        let applied = self.apply(config, scope)?;
+        Ok((applied.plan, applied.executed))
+    }
 }
 
 /// Parses and validates the file's text; the error is the rendered diagnostics (with lines).
@@ -124,7 +123,7 @@ impl<R: Reconciler> Engine<R> {
         let config = (self.parse)(&snap.text).map_err(StartError::Invalid)?;
         info!(trigger = Trigger::Start.as_str(), %file, hash = %snap.hash_text(), "enforcing file");
         self.accept(config.clone(), &snap);
-        self.reconcile(Trigger::Start, &config, Reach::All);
+        self.reconcile(Trigger::Start, &config, Scope::All);
         Ok(())
     }
 
@@ -165,9 +164,9 @@ impl<R: Reconciler> Engine<R> {
             }
         };
         self.accept(config.clone(), &snap);
-        let reach = match &self.applied {
-            _ if force || self.retry_at.is_some() => Reach::All,
-            None => Reach::All,
+        let scope = match &self.applied {
+            _ if force || self.retry_at.is_some() => Scope::All,
+            None => Scope::All,
             Some(applied) => {
                 let t = touched(applied, &config);
                 if t.is_empty() {
@@ -179,11 +178,11 @@ impl<R: Reconciler> Engine<R> {
                     self.applied = Some(config);
                     return;
                 }
-                if t.global { Reach::All } else { Reach::Services(t.services) }
+                if t.global { Scope::All } else { Scope::Services(t.services) }
             }
         };
-        info!(trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %reach.describe(), "file changed");
-        self.reconcile(trigger, &config, reach);
+        info!(trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), "file changed");
+        self.reconcile(trigger, &config, scope);
     }
 
     /// The deadline for [`Engine::tick`]: the next retry or resync.
@@ -198,9 +197,9 @@ impl<R: Reconciler> Engine<R> {
     pub fn tick(&mut self, now: Instant) {
         let Some((config, _)) = self.last_good.clone() else { return };
         if self.retry_at.is_some_and(|at| at <= now) {
-            self.reconcile(Trigger::Retry, &config, Reach::All);
+            self.reconcile(Trigger::Retry, &config, Scope::All);
         } else if self.next_resync <= now {
-            self.reconcile(Trigger::Resync, &config, Reach::All);
+            self.reconcile(Trigger::Resync, &config, Scope::All);
         }
     }
 
@@ -219,13 +218,13 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    fn reconcile(&mut self, trigger: Trigger, config: &Config, reach: Reach) {
+    fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
         let started = Instant::now();
-        if reach == Reach::All {
+        if scope == Scope::All {
             self.next_resync = started + self.resync_every;
         }
-        let scope = reach.describe();
-        match self.reconciler.reconcile(config, &reach) {
+        let described = describe(&scope);
+        match self.reconciler.reconcile(config, &scope) {
             Ok((plan, executed)) => {
                 let took = started.elapsed();
                 self.log_changes(trigger, &plan);
@@ -235,7 +234,7 @@ impl<R: Reconciler> Engine<R> {
                 if trigger == Trigger::Resync && !plan.is_empty() {
                     warn!(
                         trigger = trigger.as_str(),
-                        scope,
+                        scope = described.as_str(),
                         changes = plan.changes.len(),
                         create = fields.0,
                         update = fields.1,
@@ -245,11 +244,17 @@ impl<R: Reconciler> Engine<R> {
                         "drift corrected: live state had moved away from the file"
                     );
                 } else if trigger == Trigger::Resync {
-                    debug!(trigger = trigger.as_str(), scope, changes = 0, duration_ms, "resync found no drift");
+                    debug!(
+                        trigger = trigger.as_str(),
+                        scope = described.as_str(),
+                        changes = 0,
+                        duration_ms,
+                        "resync found no drift"
+                    );
                 } else {
                     info!(
                         trigger = trigger.as_str(),
-                        scope,
+                        scope = described.as_str(),
                         changes = plan.changes.len(),
                         create = fields.0,
                         update = fields.1,
@@ -277,7 +282,7 @@ impl<R: Reconciler> Engine<R> {
                 self.retry_at = Some(Instant::now() + delay);
                 self.metrics.reconciled(trigger, Outcome::Error);
                 error!(
-                    trigger = trigger.as_str(), scope, error = %chain(&err), retry_in_s = delay.as_secs_f64(),
+                    trigger = trigger.as_str(), scope = described.as_str(), error = %chain(&err), retry_in_s = delay.as_secs_f64(),
                     "reconcile failed; retrying the whole file"
                 );
             }

@@ -23,6 +23,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{info, warn};
 
+use crate::director::{self, Director};
 use engine::{Engine, Parse, Reconciler, StartError};
 use follow::{DEBOUNCE, Follower};
 use metrics::Metrics;
@@ -87,6 +88,32 @@ pub enum Error {
     },
     #[error("cannot install the SIGHUP/SIGTERM/SIGINT handlers")]
     Signals(#[source] io::Error),
+    #[error(transparent)]
+    Director(#[from] director::Error),
+}
+
+/// `lvsync watch FILE [--resync-interval SECS] [--metrics-listen ADDR]` with the global options.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub file: PathBuf,
+    pub resync_interval: Duration,
+    /// `PORT`, `:PORT` (loopback) or `HOST:PORT`; `None`: no metrics endpoint.
+    pub metrics_listen: Option<String>,
+    pub director: director::Options,
+}
+
+/// Run `lvsync watch` until SIGTERM or SIGINT.
+pub fn run(opts: WatchOptions) -> Result<(), Error> {
+    let name = opts.file.display().to_string();
+    let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
+    // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
+    let text = std::fs::read_to_string(&opts.file)
+        .map_err(|e| Error::Read { path: opts.file.clone(), detail: e.to_string() })?;
+    if let Err(diagnostics) = load(&text) {
+        return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
+    }
+    let director = Director::open(&opts.director)?;
+    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load))
 }
 
 enum Event {
