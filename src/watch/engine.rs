@@ -149,7 +149,10 @@ impl<R: Reconciler> Engine<R> {
             }
             Check::Changed(snap) | Check::Same(snap) => snap,
         };
-        let config = match (self.parse)(&snap.text) {
+        let parsing = Instant::now();
+        let parsed = (self.parse)(&snap.text);
+        let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
+        let config = match parsed {
             Ok(config) => config,
             Err(diagnostics) => {
                 self.file_state = FileState::Invalid;
@@ -181,7 +184,10 @@ impl<R: Reconciler> Engine<R> {
                 if t.global { Scope::All } else { Scope::Services(t.services) }
             }
         };
-        info!(trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), "file changed");
+        info!(
+            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), parse_ms,
+            "file changed"
+        );
         self.reconcile(trigger, &config, scope);
     }
 
