@@ -5,6 +5,7 @@ mod diff;
 mod render;
 
 pub use diff::{plan, touched_services};
+pub use render::{RenderOptions, render_diff, render_json, render_text};
 
 #[cfg(test)]
 mod memory;
