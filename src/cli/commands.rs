@@ -30,7 +30,13 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
         Command::Export => export(g),
-        Command::Watch { .. } | Command::Lab { .. } => {
+        Command::Watch { file, resync_interval, metrics_listen } => {
+            let director = options(g);
+            let resync_interval = Duration::from_secs(resync_interval);
+            crate::watch::run(crate::watch::WatchOptions { file, resync_interval, metrics_listen, director })?;
+            Ok(0)
+        }
+        Command::Lab { .. } => {
             bail!("this command is not available in this build of lvsync yet")
         }
     }

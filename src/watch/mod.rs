@@ -90,6 +90,8 @@ pub enum Error {
     Signals(#[source] io::Error),
     #[error(transparent)]
     Director(#[from] director::Error),
+    #[error("--resync-interval must be at least 1 second")]
+    ResyncInterval,
 }
 
 /// `lvsync watch FILE [--resync-interval SECS] [--metrics-listen ADDR]` with the global options.
@@ -104,6 +106,9 @@ pub struct WatchOptions {
 
 /// Run `lvsync watch` until SIGTERM or SIGINT.
 pub fn run(opts: WatchOptions) -> Result<(), Error> {
+    if opts.resync_interval.is_zero() {
+        return Err(Error::ResyncInterval);
+    }
     let name = opts.file.display().to_string();
     let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
