@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use lvsync::plan::Change;
 use lvsync::state::RealKey;
 use lvsync::watch::Trigger;
-use lvsync::watch::engine::{Reach, StartError};
+use lvsync::watch::engine::{Scope, StartError};
 use watch_support::*;
 
 #[test]
@@ -22,7 +22,7 @@ fn start_applies_everything_and_an_edit_only_the_touched_service() {
     e.start().unwrap();
     fs::write(&file, "svc 1 1 1\nsvc 2 1 5\nsvc 4 1\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e), [Reach::All, Reach::Services([key(2), key(3), key(4)].into())]);
+    assert_eq!(reaches(&e), [Scope::All, Scope::Services([key(2), key(3), key(4)].into())]);
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"success\"} 1"));
     assert!(has_line(&metrics, "lvsync_services_managed 3"));
     assert!(has_line(&metrics, "lvsync_real_servers_managed 5"));
@@ -39,7 +39,7 @@ fn a_global_change_or_sighup_reconciles_everything() {
     e.file_event(Trigger::FileChange);
     // SIGHUP applies the unchanged file again, whole.
     e.file_event(Trigger::Sighup);
-    assert_eq!(reaches(&e), [Reach::All, Reach::All, Reach::All]);
+    assert_eq!(reaches(&e), [Scope::All, Scope::All, Scope::All]);
 }
 
 #[test]
@@ -51,7 +51,7 @@ fn unchanged_content_or_a_comment_edit_applies_nothing() {
     e.file_event(Trigger::FileChange);
     fs::write(&file, "# a comment\nsvc 1 1\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e), [Reach::All]);
+    assert_eq!(reaches(&e), [Scope::All]);
 }
 
 #[test]
@@ -62,19 +62,19 @@ fn a_broken_file_changes_nothing_and_the_next_good_one_is_diffed_against_the_las
     e.start().unwrap();
     fs::write(&file, "svc 1 1\nsvc 2 oops\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e), [Reach::All]);
+    assert_eq!(reaches(&e), [Scope::All]);
     assert!(has_line(&metrics, "lvsync_file_valid 0"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"invalid_file\"} 1"));
     // Drift resync keeps enforcing the last good file.
     e.tick(Instant::now() + RESYNC);
     let (reach, config) = e.reconciler().calls.last().unwrap().clone();
-    assert_eq!((reach, config), (Reach::All, parse("svc 1 1\nsvc 2 1\n").unwrap()));
+    assert_eq!((reach, config), (Scope::All, parse("svc 1 1\nsvc 2 1\n").unwrap()));
     fs::remove_file(&file).unwrap();
     e.file_event(Trigger::FileChange);
     assert_eq!(e.reconciler().calls.len(), 2);
     fs::write(&file, "svc 1 1\nsvc 2 3\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e).last().unwrap(), &Reach::Services([key(2)].into()));
+    assert_eq!(reaches(&e).last().unwrap(), &Scope::Services([key(2)].into()));
     assert!(has_line(&metrics, "lvsync_file_valid 1"));
 }
 
@@ -106,7 +106,7 @@ fn kernel_errors_are_retried_whole_with_growing_delays() {
     // An edit while failing is applied whole: the failed services may differ anywhere.
     fs::write(&file, "svc 1 1\nsvc 2 7\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e), [Reach::All, Reach::All, Reach::All]);
+    assert_eq!(reaches(&e), [Scope::All, Scope::All, Scope::All]);
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"start\",outcome=\"error\"} 1"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"retry\",outcome=\"error\"} 1"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"success\"} 1"));
@@ -114,7 +114,7 @@ fn kernel_errors_are_retried_whole_with_growing_delays() {
     assert!(e.deadline() > Instant::now() + RESYNC - Duration::from_secs(1));
     fs::write(&file, "svc 1 4\nsvc 2 7\n").unwrap();
     e.file_event(Trigger::FileChange);
-    assert_eq!(reaches(&e).last().unwrap(), &Reach::Services([key(1)].into()));
+    assert_eq!(reaches(&e).last().unwrap(), &Scope::Services([key(1)].into()));
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn resync_counts_what_it_corrects_as_drift() {
     let rk = RealKey { address: IpAddr::from([10, 0, 1, 1]), port: 80 };
     e.reconciler_mut().drift = vec![Change::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) }];
     e.tick(e.deadline());
-    assert_eq!(reaches(&e), [Reach::All, Reach::All]);
+    assert_eq!(reaches(&e), [Scope::All, Scope::All]);
     assert!(has_line(&metrics, "lvsync_drift_corrections_total{kind=\"real_server\"} 1"));
     assert!(has_line(&metrics, "lvsync_changes_applied_total{kind=\"real_server\",action=\"update\"} 1"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"resync\",outcome=\"success\"} 1"));

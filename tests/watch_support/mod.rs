@@ -13,7 +13,7 @@ use lvsync::backend::Executed;
 use lvsync::model::{Config, ServiceSpec};
 use lvsync::plan::{Change, Plan};
 use lvsync::state::{Forward, Ownership, Protocol, RealKey, RealServer, Service, ServiceAttrs, ServiceKey, Timeouts};
-use lvsync::watch::engine::{Engine, Parse, Reach, Reconciler};
+use lvsync::watch::engine::{Engine, Parse, Reconciler, Scope};
 use lvsync::watch::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,7 +23,7 @@ pub struct KernelError;
 /// Records every reconcile; fails the next `fail` ones; answers with `drift` changes when asked.
 #[derive(Default)]
 pub struct Recorder {
-    pub calls: Vec<(Reach, Config)>,
+    pub calls: Vec<(Scope, Config)>,
     pub fail: usize,
     pub drift: Vec<Change>,
 }
@@ -31,7 +31,7 @@ pub struct Recorder {
 impl Reconciler for Recorder {
     type Error = KernelError;
 
-    fn reconcile(&mut self, config: &Config, reach: &Reach) -> Result<(Plan, Executed), KernelError> {
+    fn reconcile(&mut self, config: &Config, reach: &Scope) -> Result<(Plan, Executed), KernelError> {
         self.calls.push((reach.clone(), config.clone()));
         if self.fail > 0 {
             self.fail -= 1;
@@ -91,7 +91,7 @@ pub fn engine(file: &Path, text: &str) -> (Engine<Recorder>, Arc<Metrics>) {
     (engine, metrics)
 }
 
-pub fn reaches(e: &Engine<Recorder>) -> Vec<Reach> {
+pub fn reaches(e: &Engine<Recorder>) -> Vec<Scope> {
     e.reconciler().calls.iter().map(|(r, _)| r.clone()).collect()
 }
 
