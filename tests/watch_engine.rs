@@ -133,3 +133,17 @@ fn resync_counts_what_it_corrects_as_drift() {
     assert!(has_line(&metrics, "lvsync_changes_applied_total{kind=\"real_server\",action=\"update\"} 1"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"resync\",outcome=\"success\"} 1"));
 }
+
+#[test]
+fn a_change_without_a_file_event_is_applied_at_the_next_resync() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("director.yaml");
+    let (mut e, metrics) = engine(&file, "svc 1 1\nsvc 2 1\n");
+    e.start().unwrap();
+    fs::write(&file, "svc 1 1\nsvc 2 9\n").unwrap();
+    e.tick(e.deadline());
+    assert_eq!(reaches(&e), [Scope::All, Scope::Services([key(2)].into()), Scope::All]);
+    let (_, last) = e.reconciler().calls.last().unwrap();
+    assert_eq!(last, &parse("svc 1 1\nsvc 2 9\n").unwrap());
+    assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"success\"} 1"));
+}

@@ -116,6 +116,9 @@ fn kubernetes_configmap_data_symlink_swaps_twice() {
     assert_eq!(w.reloads(), ["version: 1 # v2\n"]);
     publish("v3", Some("v2"));
     assert_eq!(w.reloads(), ["version: 1 # v3\n"]);
+    // The directory the link now points into is watched too.
+    fs::write(d.join("director.yaml"), "version: 1 # v3 edited in place\n").unwrap();
+    assert_eq!(w.reloads(), ["version: 1 # v3 edited in place\n"]);
 }
 
 #[test]
@@ -142,4 +145,16 @@ fn touching_or_rewriting_the_same_content_reloads_nothing() {
     fs::rename(&tmp, &file).unwrap();
     fs::write(dir.path().join("unrelated.txt"), "x").unwrap();
     assert!(w.reloads().is_empty());
+}
+
+#[test]
+fn other_files_in_the_directory_do_not_wake_the_loop() {
+    // A log or the state dir next to the file must not cause re-reads (nor a feedback loop
+    // of debug log lines about them).
+    let (dir, _file) = setup();
+    let w = Watched::start(&dir.path().join("director.yaml"));
+    fs::write(dir.path().join("watch.log"), "line\n").unwrap();
+    fs::create_dir(dir.path().join("state")).unwrap();
+    fs::write(dir.path().join("state/inventory.json"), "{}").unwrap();
+    assert!(w.pokes.recv_timeout(QUIET).is_err(), "an unrelated file woke the loop");
 }

@@ -205,6 +205,16 @@ impl<R: Reconciler> Engine<R> {
         if self.retry_at.is_some_and(|at| at <= now) {
             self.reconcile(Trigger::Retry, &config, Scope::All);
         } else if self.next_resync <= now {
+            // File systems without change events (NFS, some FUSE, User-Mode Linux's hostfs) are
+            // still followed, at the resync's pace.
+            if self.detector.differs(&self.file) {
+                warn!(
+                    file = %self.file.display(),
+                    "the file changed without a file-system event (is it on NFS?); applying it now"
+                );
+                self.file_event(Trigger::FileChange);
+            }
+            let Some((config, _)) = self.last_good.clone() else { return };
             self.reconcile(Trigger::Resync, &config, Scope::All);
         }
     }

@@ -1,8 +1,9 @@
 //! Following the file the way files really change: editors rename a temporary file over it,
 //! `git checkout` removes and re-creates it, config management writes it in place, Kubernetes
 //! swaps a `..data` symlink. None of these is reliably visible on the file itself, so the
-//! directories along its symlink chain are watched, any event there re-reads the file, and only
-//! a different content hash counts as a change.
+//! directories along its symlink chain are watched, an event naming the file or a link on its
+//! way re-reads the file, and only a different content hash counts as a change. Events about
+//! other files in those directories (a log, the state dir) are ignored.
 
 use std::collections::BTreeSet;
 use std::collections::hash_map::DefaultHasher;
@@ -10,6 +11,7 @@ use std::fs;
 use std::hash::Hasher;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode};
@@ -36,12 +38,16 @@ pub struct Follower {
     path: PathBuf,
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
     watched: BTreeSet<PathBuf>,
+    /// What an event must name to matter: shared with the watcher's thread.
+    relevant: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 impl Follower {
     pub fn start(path: &Path, debounce: Duration, poke: impl Fn() + Send + 'static) -> Result<Follower, Error> {
+        let relevant = Arc::new(Mutex::new(BTreeSet::new()));
+        let names = relevant.clone();
         let handler = move |result: DebounceEventResult| match result {
-            Ok(events) if events.iter().any(|e| matters(&e.kind)) => poke(),
+            Ok(events) if events.iter().any(|e| matters(e, &names)) => poke(),
             Ok(_) => {}
             Err(errors) => {
                 for err in errors {
@@ -53,7 +59,7 @@ impl Follower {
         };
         let debouncer = new_debouncer(debounce, None, handler)
             .map_err(|source| Error::Watch { path: path.to_path_buf(), source })?;
-        let mut follower = Follower { path: path.to_path_buf(), debouncer, watched: BTreeSet::new() };
+        let mut follower = Follower { path: path.to_path_buf(), debouncer, watched: BTreeSet::new(), relevant };
         follower.refresh()?;
         Ok(follower)
     }
@@ -61,7 +67,10 @@ impl Follower {
     /// Watch the directories of the file's current symlink chain (they change when a link is
     /// swapped to another directory), and stop watching the ones it left.
     pub fn refresh(&mut self) -> Result<(), Error> {
-        let want = directories(&self.path);
+        let Chain { dirs: want, paths } = chain(&self.path);
+        if let Ok(mut relevant) = self.relevant.lock() {
+            *relevant = paths.union(&want).cloned().collect();
+        }
         for dir in want.difference(&self.watched) {
             self.debouncer
                 .watch(dir, RecursiveMode::NonRecursive)
@@ -81,8 +90,20 @@ impl Follower {
     }
 }
 
-/// Our own reads open the file: opening and reading are not changes.
-fn matters(kind: &EventKind) -> bool {
+/// An event matters when it names the file, a link on its way or a watched directory, and is
+/// not just a read (our own reads open the file); a rescan request always matters.
+fn matters(event: &notify::Event, relevant: &Mutex<BTreeSet<PathBuf>>) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    let named = match relevant.lock() {
+        Ok(relevant) => event.paths.iter().any(|p| relevant.contains(p)),
+        Err(_) => true,
+    };
+    named && changes(&event.kind)
+}
+
+fn changes(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
         EventKind::Access(_) => false,
@@ -90,32 +111,47 @@ fn matters(kind: &EventKind) -> bool {
     }
 }
 
-/// The directory of every symlink the path resolves through (a swapped link shows there) and
-/// the directory the file finally lives in, all canonical: after a link swap the set differs.
-fn directories(path: &Path) -> BTreeSet<PathBuf> {
-    let mut dirs = BTreeSet::new();
-    let mut current = absolute(path);
-    if let Some(parent) = current.parent() {
-        dirs.insert(canonical(parent));
-    }
-    for _ in 0..40 {
-        let Some(next) = resolve_first_link(&current, &mut dirs) else { break };
-        current = next;
-    }
-    if let Some(parent) = current.parent() {
-        dirs.insert(canonical(parent));
-    }
-    dirs
+/// The file's path through its symlinks, canonical where it matters.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Chain {
+    /// The directory of every symlink the path resolves through (a swapped link shows there)
+    /// and the directory the file finally lives in: after a link swap the set differs.
+    dirs: BTreeSet<PathBuf>,
+    /// The path, each link on its way and the final file, each in its canonical directory:
+    /// the names events carry.
+    paths: BTreeSet<PathBuf>,
 }
 
-/// Replace the first symlink among the path's components by its target; note its directory.
-fn resolve_first_link(path: &Path, dirs: &mut BTreeSet<PathBuf>) -> Option<PathBuf> {
+impl Chain {
+    fn add(&mut self, path: &Path) {
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            let dir = canonical(parent);
+            self.paths.insert(dir.join(name));
+            self.dirs.insert(dir);
+        }
+    }
+}
+
+fn chain(path: &Path) -> Chain {
+    let mut chain = Chain::default();
+    let mut current = absolute(path);
+    chain.add(&current);
+    for _ in 0..40 {
+        let Some(next) = resolve_first_link(&current, &mut chain) else { break };
+        current = next;
+    }
+    chain.add(&current);
+    chain
+}
+
+/// Replace the first symlink among the path's components by its target, noting the link.
+fn resolve_first_link(path: &Path, chain: &mut Chain) -> Option<PathBuf> {
     let mut prefix = PathBuf::new();
     for component in path.components() {
         prefix.push(component);
         let Ok(target) = fs::read_link(&prefix) else { continue };
+        chain.add(&prefix);
         let parent = prefix.parent()?;
-        dirs.insert(canonical(parent));
         let rest = path.strip_prefix(&prefix).ok()?;
         return Some(absolute(&parent.join(target).join(rest)));
     }
@@ -181,6 +217,11 @@ impl Detector {
             }
         }
     }
+
+    /// Whether the file's content differs from the last read, without taking it as read.
+    pub fn differs(&self, path: &Path) -> bool {
+        Snapshot::read(path).is_ok_and(|snap| self.last != Some(snap.hash))
+    }
 }
 
 #[cfg(test)]
@@ -216,25 +257,50 @@ mod tests {
         std::os::unix::fs::symlink("v1", repo.join("..data")).unwrap();
         std::os::unix::fs::symlink(repo.join("..data/director.yaml"), etc.join("director.yaml")).unwrap();
         let canon = |p: PathBuf| fs::canonicalize(p).unwrap();
-        let dirs = directories(&etc.join("director.yaml"));
+        let c = chain(&etc.join("director.yaml"));
         let want: BTreeSet<PathBuf> = [canon(etc.clone()), canon(repo.clone()), canon(repo.join("v1"))].into();
-        assert_eq!(dirs, want);
+        assert_eq!(c.dirs, want);
+        let names: BTreeSet<PathBuf> = [
+            canon(etc.clone()).join("director.yaml"),
+            canon(repo.clone()).join("..data"),
+            canon(repo.join("v1")).join("director.yaml"),
+        ]
+        .into();
+        assert_eq!(c.paths, names);
 
         // The Kubernetes swap: `..data` now points at v2, so v2 is watched instead of v1.
         fs::create_dir_all(repo.join("v2")).unwrap();
         fs::write(repo.join("v2/director.yaml"), "y").unwrap();
         std::os::unix::fs::symlink("v2", repo.join("..data_tmp")).unwrap();
         fs::rename(repo.join("..data_tmp"), repo.join("..data")).unwrap();
-        let dirs = directories(&etc.join("director.yaml"));
+        let c = chain(&etc.join("director.yaml"));
         let want: BTreeSet<PathBuf> = [canon(etc), canon(repo.clone()), canon(repo.join("v2"))].into();
-        assert_eq!(dirs, want);
+        assert_eq!(c.dirs, want);
+    }
+
+    #[test]
+    fn only_events_naming_the_file_or_its_links_matter() {
+        use notify::event::{CreateKind, ModifyKind};
+        let relevant = Mutex::new(BTreeSet::from([PathBuf::from("/etc/lvsync/director.yaml")]));
+        let event = |kind, path: &str| notify::Event::new(kind).add_path(PathBuf::from(path));
+        let modify = EventKind::Modify(ModifyKind::Any);
+        assert!(matters(&event(modify, "/etc/lvsync/director.yaml"), &relevant));
+        assert!(!matters(&event(modify, "/etc/lvsync/watch.log"), &relevant));
+        assert!(!matters(&event(EventKind::Create(CreateKind::File), "/etc/lvsync/.director.yaml.swp"), &relevant));
+        let rename = event(EventKind::Modify(ModifyKind::Any), "/etc/lvsync/.director.yaml.swp")
+            .add_path(PathBuf::from("/etc/lvsync/director.yaml"));
+        assert!(matters(&rename, &relevant));
+        let read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        assert!(!matters(&event(read, "/etc/lvsync/director.yaml"), &relevant));
+        let rescan = notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        assert!(matters(&rescan, &relevant));
     }
 
     #[test]
     fn own_reads_are_not_changes() {
-        assert!(!matters(&EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any))));
-        assert!(!matters(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
-        assert!(matters(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
-        assert!(matters(&EventKind::Remove(notify::event::RemoveKind::File)));
+        assert!(!changes(&EventKind::Access(AccessKind::Open(notify::event::AccessMode::Any))));
+        assert!(!changes(&EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(changes(&EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(changes(&EventKind::Remove(notify::event::RemoveKind::File)));
     }
 }
