@@ -82,7 +82,7 @@ def main():
     with open(file, "w") as f:
         f.write(director(1))
     cmd = [lvsync, "--state-dir", os.path.join(work, "state"), "--iptables", "iptables-legacy",
-           "--log-format", "json", "-v", "watch", file, "--resync-interval", "3600"]
+           "--log-format", "json", "watch", file, "--resync-interval", "3600"]
     t = time.time()
     proc = subprocess.Popen(cmd, stderr=open(log_path, "w"), stdout=subprocess.DEVNULL)
     log = Log(log_path)

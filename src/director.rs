@@ -191,10 +191,7 @@ fn restrict(state: &State, scope: &Scope) -> State {
 
 /// The kernel backends of this machine.
 pub fn connect(opts: &Options) -> Result<System, Error> {
+    let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
-    let _ = firewall;
-    Err(backend::Error::Unavailable(
-        "no IPVS backend is available in this build of lvsync yet (it arrives with the IPVS netlink client)".into(),
-    )
-    .into())
+    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall)] })
 }

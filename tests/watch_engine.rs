@@ -6,12 +6,14 @@ mod watch_support;
 
 use std::fs;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lvsync::plan::Change;
 use lvsync::state::RealKey;
 use lvsync::watch::Trigger;
-use lvsync::watch::engine::{Scope, StartError};
+use lvsync::watch::engine::{Engine, Scope, StartError};
+use lvsync::watch::metrics::Metrics;
 use watch_support::*;
 
 #[test]
@@ -146,4 +148,70 @@ fn a_change_without_a_file_event_is_applied_at_the_next_resync() {
     let (_, last) = e.reconciler().calls.last().unwrap();
     assert_eq!(last, &parse("svc 1 1\nsvc 2 9\n").unwrap());
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"success\"} 1"));
+}
+
+fn yaml(weight: u32) -> String {
+    format!(
+        "version: 1
+services:
+  - name: web
+    vip: 192.0.2.1
+    port: 80
+    real_servers:
+      - address: 10.0.0.1
+        weight: {weight}
+  - name: db
+    vip: 192.0.2.2
+    port: 5432
+    real_servers:
+      - address: 10.0.0.3
+firewall:
+  - name: web-in
+    action: accept
+    service: web
+"
+    )
+}
+
+fn model_parse(text: &str) -> Result<lvsync::model::Config, String> {
+    lvsync::model::load(text).map_err(|d| d.render("director.yaml"))
+}
+
+#[test]
+fn an_edit_inside_one_entry_is_applied_from_that_entry_and_matches_the_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("director.yaml");
+    fs::write(&file, yaml(1)).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let mut e = Engine::new(&file, Recorder::default(), Box::new(model_parse), metrics, RESYNC);
+    e.start().unwrap();
+    fs::write(&file, yaml(5)).unwrap();
+    e.file_event(Trigger::FileChange);
+    let web = model_parse(&yaml(5)).unwrap().services[0].key;
+    assert_eq!(reaches(&e), [Scope::All, Scope::Services([web].into())]);
+    assert_eq!(e.reconciler().calls[1].1, model_parse(&yaml(5)).unwrap());
+}
+
+#[test]
+fn when_the_whole_file_refuses_what_the_quick_read_applied_the_last_good_file_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("director.yaml");
+    fs::write(&file, yaml(1)).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    // A rule only the whole file can check (the quick read sees one entry, without `firewall:`).
+    let strict = |text: &str| {
+        if text.contains("firewall:") && text.contains("weight: 9") {
+            return Err("director.yaml:8:17: weight 9 is refused by a whole-file rule".to_string());
+        }
+        model_parse(text)
+    };
+    let mut e = Engine::new(&file, Recorder::default(), Box::new(strict), metrics.clone(), RESYNC);
+    e.start().unwrap();
+    fs::write(&file, yaml(9)).unwrap();
+    e.file_event(Trigger::FileChange);
+    let calls = &e.reconciler().calls;
+    assert_eq!(calls.len(), 3, "start, quick apply, back to the last good file");
+    assert_eq!(calls[2], (Scope::All, model_parse(&yaml(1)).unwrap()));
+    assert!(has_line(&metrics, "lvsync_file_valid 0"));
+    assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"invalid_file\"} 1"));
 }

@@ -11,6 +11,7 @@ use tracing::{debug, error, info, warn};
 use super::backoff::Backoff;
 use super::follow::{Check, Detector, Snapshot};
 use super::metrics::Metrics;
+use super::partial;
 use super::touched::touched;
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
@@ -57,6 +58,13 @@ enum FileState {
     Unreadable,
 }
 
+#[derive(Clone)]
+struct Good {
+    config: Config,
+    hash: String,
+    text: String,
+}
+
 /// Why the first read failed: `watch` then exits 1 instead of running without a good file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartError {
@@ -72,7 +80,7 @@ pub struct Engine<R: Reconciler> {
     detector: Detector,
     file_state: FileState,
     /// The last file that parsed and validated: what is being enforced.
-    last_good: Option<(Config, String)>,
+    last_good: Option<Good>,
     /// The config the kernel was last brought to without error.
     applied: Option<Config>,
     backoff: Backoff,
@@ -150,7 +158,18 @@ impl<R: Reconciler> Engine<R> {
             Check::Changed(snap) | Check::Same(snap) => snap,
         };
         let parsing = Instant::now();
-        let parsed = (self.parse)(&snap.text);
+        let previous = self.last_good.clone();
+        // An edit inside one service entry is applied from that entry alone, then checked
+        // against the whole file below; SIGHUP always reads the whole file.
+        let quick = match &previous {
+            Some(good) if !force => partial::reparse(&good.text, &good.config, &snap.text, &*self.parse),
+            _ => None,
+        };
+        let quick_used = quick.is_some();
+        let parsed = match quick {
+            Some(config) => Ok(config),
+            None => (self.parse)(&snap.text),
+        };
         let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
         let config = match parsed {
             Ok(config) => config,
@@ -186,9 +205,43 @@ impl<R: Reconciler> Engine<R> {
         };
         info!(
             trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), parse_ms,
-            "file changed"
+            quick = quick_used, "file changed"
         );
         self.reconcile(trigger, &config, scope);
+        if quick_used {
+            self.check_whole(trigger, &snap, &config, previous);
+        }
+    }
+
+    /// After a quick apply from one entry: parse the whole file. It should agree; if it does not
+    /// (or finds the file invalid), the whole file's verdict is what is enforced.
+    fn check_whole(&mut self, trigger: Trigger, snap: &Snapshot, quick: &Config, previous: Option<Good>) {
+        let file = self.file.display().to_string();
+        match (self.parse)(&snap.text) {
+            Ok(whole) if &whole == quick => debug!(trigger = trigger.as_str(), %file, "whole file checked"),
+            Ok(whole) => {
+                warn!(
+                    trigger = trigger.as_str(), %file,
+                    "the whole file differs from the quick read of one entry; applying the whole file"
+                );
+                self.accept(whole.clone(), snap);
+                self.reconcile(trigger, &whole, Scope::All);
+            }
+            Err(diagnostics) => {
+                self.file_state = FileState::Invalid;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                self.last_good = previous;
+                error!(
+                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    enforcing = %self.enforcing(),
+                    "file is invalid; going back to the last good file"
+                );
+                if let Some(good) = self.last_good.clone() {
+                    self.reconcile(trigger, &good.config, Scope::All);
+                }
+            }
+        }
     }
 
     /// The deadline for [`Engine::tick`]: the next retry or resync.
@@ -201,7 +254,7 @@ impl<R: Reconciler> Engine<R> {
 
     /// Time passed: retry a failed reconcile, or resync to undo drift, when due.
     pub fn tick(&mut self, now: Instant) {
-        let Some((config, _)) = self.last_good.clone() else { return };
+        let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
         if self.retry_at.is_some_and(|at| at <= now) {
             self.reconcile(Trigger::Retry, &config, Scope::All);
         } else if self.next_resync <= now {
@@ -214,7 +267,7 @@ impl<R: Reconciler> Engine<R> {
                 );
                 self.file_event(Trigger::FileChange);
             }
-            let Some((config, _)) = self.last_good.clone() else { return };
+            let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
             self.reconcile(Trigger::Resync, &config, Scope::All);
         }
     }
@@ -224,12 +277,12 @@ impl<R: Reconciler> Engine<R> {
             self.metrics.file_valid(true);
         }
         self.file_state = FileState::Valid;
-        self.last_good = Some((config, snap.hash_text()));
+        self.last_good = Some(Good { config, hash: snap.hash_text(), text: snap.text.clone() });
     }
 
     fn enforcing(&self) -> String {
         match &self.last_good {
-            Some((_, hash)) => format!("hash {hash}"),
+            Some(good) => format!("hash {}", good.hash),
             None => "nothing".into(),
         }
     }

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod follow;
 pub mod log;
 pub mod metrics;
+pub mod partial;
 pub mod touched;
 
 pub use log::{LogFormat, init_logging};

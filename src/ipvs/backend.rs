@@ -1,0 +1,245 @@
+//! The IPVS backend: reads the kernel's whole table (one service dump, then one destination
+//! dump per service, pipelined) and carries out planned changes as pipelined requests, editing
+//! in place (SET_SERVICE, SET_DEST) so that connections and counters survive.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::attrs::{IpvsAttr, Stats};
+use super::client::{Client, Mode, Outcome};
+use super::convert::{dest_full, dest_identity, real_from, service_from, service_full, service_identity};
+use super::message::{IpvsCmd, IpvsMessage};
+use super::{Error, refusal};
+use crate::backend::{self, Backend, Executed};
+use crate::plan::Change;
+use crate::state::{Service, ServiceKey, State, Timeouts};
+
+pub struct IpvsBackend {
+    client: Client,
+}
+
+impl IpvsBackend {
+    pub fn connect() -> Result<IpvsBackend, Error> {
+        Ok(IpvsBackend { client: Client::connect()? })
+    }
+
+    /// The socket underneath, for requests the backend does not make itself.
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Read the whole table (services, real servers, timeouts) into `state`.
+    pub fn observe_ipvs(&mut self, state: &mut State) -> Result<(), Error> {
+        let mut services = BTreeMap::new();
+        let dump = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
+        let outcome = self.client.pipeline(std::slice::from_ref(&dump), Mode::Dump, false, |_, msg| {
+            if let Some((key, attrs)) = msg.service().and_then(service_from) {
+                services.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
+            }
+        })?;
+        check(outcome, |_| ("reading the IPVS services".to_string(), IpvsCmd::GetService))?;
+        let keys: Vec<ServiceKey> = services.keys().copied().collect();
+        self.read_reals(&keys, &mut services)?;
+        state.services = services;
+        state.timeouts = self.timeouts()?;
+        Ok(())
+    }
+
+    /// Read only these services and their real servers into `state`; a service missing from the
+    /// kernel is removed from `state`. The rest of `state` is left alone.
+    pub fn observe_services(&mut self, keys: &[ServiceKey], state: &mut State) -> Result<(), Error> {
+        let requests: Vec<IpvsMessage> = keys
+            .iter()
+            .map(|k| IpvsMessage::new(IpvsCmd::GetService, vec![IpvsAttr::Service(service_identity(k))]))
+            .collect();
+        let mut found = BTreeMap::new();
+        let outcomes = self.client.pipeline(&requests, Mode::Do, false, |i, msg| {
+            if let Some((key, attrs)) = msg.service().and_then(service_from)
+                && key == keys[i]
+            {
+                found.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
+            }
+        })?;
+        let outcomes: Vec<Outcome> = outcomes
+            .into_iter()
+            .map(|o| match o {
+                Outcome::Failed(e) if e.raw_os_error() == Some(libc::ESRCH) => Outcome::Done,
+                o => o,
+            })
+            .collect();
+        check(outcomes, |i| (format!("reading service {}", keys[i]), IpvsCmd::GetService))?;
+        let present: Vec<ServiceKey> = found.keys().copied().collect();
+        self.read_reals(&present, &mut found)?;
+        for key in keys {
+            match found.remove(key) {
+                Some(svc) => {
+                    let name = state.services.get(key).and_then(|s| s.name.clone());
+                    state.services.insert(*key, Service { name, ..svc });
+                }
+                None => {
+                    state.services.remove(key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One destination dump per service, pipelined.
+    fn read_reals(&mut self, keys: &[ServiceKey], services: &mut BTreeMap<ServiceKey, Service>) -> Result<(), Error> {
+        let requests: Vec<IpvsMessage> = keys
+            .iter()
+            .map(|k| IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(service_identity(k))]))
+            .collect();
+        let outcomes = self.client.pipeline(&requests, Mode::Dump, false, |i, msg| {
+            let key = &keys[i];
+            if let (Some(dest), Some(svc)) = (msg.dest(), services.get_mut(key))
+                && let Some((rk, real)) = real_from(dest, key.family())
+            {
+                svc.reals.insert(rk, real);
+            }
+        })?;
+        check(outcomes, |i| (format!("reading the real servers of service {}", keys[i]), IpvsCmd::GetDest))
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, Error> {
+        let (answers, outcome) = self.client.request(IpvsMessage::new(IpvsCmd::GetConfig, Vec::new()), Mode::Do)?;
+        check(vec![outcome], |_| ("reading the IPVS timeouts".to_string(), IpvsCmd::GetConfig))?;
+        let mut t = Timeouts::default();
+        for attr in answers.iter().flat_map(|m| &m.attrs) {
+            match attr {
+                IpvsAttr::TimeoutTcp(v) => t.tcp = Some(*v),
+                IpvsAttr::TimeoutTcpFin(v) => t.tcp_fin = Some(*v),
+                IpvsAttr::TimeoutUdp(v) => t.udp = Some(*v),
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+
+    /// The counters of one service (`None` if it does not exist).
+    pub fn service_stats(&mut self, key: &ServiceKey) -> Result<Option<Stats>, Error> {
+        let req = IpvsMessage::new(IpvsCmd::GetService, vec![IpvsAttr::Service(service_identity(key))]);
+        let (answers, outcome) = self.client.request(req, Mode::Do)?;
+        if matches!(&outcome, Outcome::Failed(e) if e.raw_os_error() == Some(libc::ESRCH)) {
+            return Ok(None);
+        }
+        check(vec![outcome], |_| (format!("reading service {key}"), IpvsCmd::GetService))?;
+        Ok(answers.iter().flat_map(|m| m.service().unwrap_or_default()).find_map(|a| match a {
+            super::attrs::ServiceAttr::Stats64(s) => Some(s.clone()),
+            _ => None,
+        }))
+    }
+
+    /// Carry out the IPVS changes of `changes`, in order, pipelined; stop at the first batch in
+    /// which the kernel refused one, and report the first refusal.
+    pub fn execute_ipvs(&mut self, changes: &[Change]) -> Result<Executed, Error> {
+        let mut requests = Vec::with_capacity(changes.len());
+        let mut origin = Vec::with_capacity(changes.len());
+        for (i, change) in changes.iter().enumerate() {
+            if let Some(req) = request_for(change) {
+                requests.push(req);
+                origin.push(i);
+            }
+        }
+        let outcomes = self.client.pipeline(&requests, Mode::Do, true, |_, _| {})?;
+        let done = outcomes.iter().filter(|o| matches!(o, Outcome::Done)).count();
+        let mut failures = outcomes.into_iter().enumerate().filter_map(|(i, o)| match o {
+            Outcome::Failed(e) => Some((i, e)),
+            _ => None,
+        });
+        if let Some((i, source)) = failures.next() {
+            let more = failures.count();
+            let change = &changes[origin[i]];
+            let (scheduler, engine) = modules(change);
+            let mut why = refusal(requests[i].cmd, &source, scheduler, engine);
+            if more > 0 {
+                why.push_str(&format!(" ({more} later requests of the same batch also failed)"));
+            }
+            return Err(Error::Refused { doing: describe(change), why, source });
+        }
+        Ok(Executed { changes: done, writes: done })
+    }
+}
+
+impl Backend for IpvsBackend {
+    fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
+        Ok(self.observe_ipvs(state)?)
+    }
+
+    fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>, state: &mut State) -> Result<(), backend::Error> {
+        let keys: Vec<ServiceKey> = keys.iter().copied().collect();
+        Ok(IpvsBackend::observe_services(self, &keys, state)?)
+    }
+
+    fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
+        Ok(self.execute_ipvs(changes)?)
+    }
+}
+
+/// The first failed request becomes an error naming its object.
+fn check(outcomes: Vec<Outcome>, what: impl Fn(usize) -> (String, IpvsCmd)) -> Result<(), Error> {
+    for (i, o) in outcomes.into_iter().enumerate() {
+        if let Outcome::Failed(source) = o {
+            let (doing, cmd) = what(i);
+            return Err(Error::Refused { why: refusal(cmd, &source, None, None), doing, source });
+        }
+    }
+    Ok(())
+}
+
+fn request_for(change: &Change) -> Option<IpvsMessage> {
+    let svc = |cmd, attrs| IpvsMessage::new(cmd, vec![IpvsAttr::Service(attrs)]);
+    let dest = |cmd, key: &ServiceKey, attrs| {
+        IpvsMessage::new(cmd, vec![IpvsAttr::Service(service_identity(key)), IpvsAttr::Dest(attrs)])
+    };
+    Some(match change {
+        Change::CreateService { key, attrs, .. } => svc(IpvsCmd::NewService, service_full(key, attrs)),
+        Change::UpdateService { key, after, .. } => svc(IpvsCmd::SetService, service_full(key, after)),
+        Change::DeleteService { key, .. } => svc(IpvsCmd::DelService, service_identity(key)),
+        Change::CreateReal { service, key, real } => dest(IpvsCmd::NewDest, service, dest_full(key, real)),
+        Change::UpdateReal { service, key, after, .. } => dest(IpvsCmd::SetDest, service, dest_full(key, after)),
+        Change::DeleteReal { service, key, .. } => dest(IpvsCmd::DelDest, service, dest_identity(key)),
+        Change::SetTimeouts { after, .. } => {
+            let attrs: Vec<IpvsAttr> = [
+                after.tcp.map(IpvsAttr::TimeoutTcp),
+                after.tcp_fin.map(IpvsAttr::TimeoutTcpFin),
+                after.udp.map(IpvsAttr::TimeoutUdp),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if attrs.is_empty() {
+                return None;
+            }
+            IpvsMessage::new(IpvsCmd::SetConfig, attrs)
+        }
+        Change::ReplaceChain { .. } => return None,
+    })
+}
+
+fn modules(change: &Change) -> (Option<&str>, Option<&str>) {
+    let attrs = match change {
+        Change::CreateService { attrs, .. } | Change::UpdateService { after: attrs, .. } => attrs,
+        _ => return (None, None),
+    };
+    (Some(attrs.scheduler.name()), attrs.persistence.as_ref().and_then(|p| p.engine.as_deref()))
+}
+
+fn service_label(key: &ServiceKey, name: &Option<String>) -> String {
+    match name {
+        Some(n) => format!("{n} ({key})"),
+        None => key.to_string(),
+    }
+}
+
+fn describe(change: &Change) -> String {
+    match change {
+        Change::CreateService { key, name, .. } => format!("creating service {}", service_label(key, name)),
+        Change::UpdateService { key, name, .. } => format!("updating service {}", service_label(key, name)),
+        Change::DeleteService { key, name, .. } => format!("deleting service {}", service_label(key, name)),
+        Change::CreateReal { service, key, .. } => format!("creating real server {key} in service {service}"),
+        Change::UpdateReal { service, key, .. } => format!("updating real server {key} in service {service}"),
+        Change::DeleteReal { service, key, .. } => format!("deleting real server {key} in service {service}"),
+        Change::SetTimeouts { .. } => "setting the IPVS timeouts".to_string(),
+        Change::ReplaceChain { id, .. } => format!("replacing chain {id}"),
+    }
+}
