@@ -82,6 +82,10 @@ pub enum Error {
     },
     #[error("`lvsync apply` failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
+    #[error(
+        "the lab builds its network only inside User-Mode Linux (it would change this machine's); run `lvsync lab`"
+    )]
+    NotInKernel,
     #[error("interrupted; the lab's kernel was stopped")]
     Interrupted,
     #[error("cannot write the lab's result {path}")]
@@ -334,6 +338,14 @@ mod tests {
         assert!(missing.contains("/usr/bin/linux.uml is missing"), "{missing}");
         assert!(missing.contains("apt-get install -y user-mode-linux kmod ipvsadm iptables iproute2"), "{missing}");
         assert!(Error::Tool("iptables-legacy").to_string().contains(INSTALL));
+    }
+
+    #[test]
+    fn the_network_is_never_built_outside_user_mode_linux() {
+        let config = crate::model::load(include_str!("../../examples/seed-dr.yaml")).unwrap();
+        let err = Lab::build(&config, Path::new("/nonexistent")).unwrap_err();
+        assert!(matches!(err, Error::NotInKernel), "{err}");
+        assert!(!Path::new("/run/netns/lab-client").exists());
     }
 
     #[test]
