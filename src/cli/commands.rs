@@ -46,8 +46,11 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             Ok(report.exit_code())
         }
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
-        Command::Watch { .. } => {
-            bail!("this command is not available in this build of lvsync yet")
+        Command::Watch { file, resync_interval, metrics_listen } => {
+            let director = options(g);
+            let resync_interval = Duration::from_secs(resync_interval);
+            crate::watch::run(crate::watch::WatchOptions { file, resync_interval, metrics_listen, director })?;
+            Ok(0)
         }
     }
 }

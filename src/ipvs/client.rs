@@ -59,6 +59,7 @@ pub struct Client {
     rcvbuf: usize,
     max_datagram: usize,
     capture: Option<Vec<Vec<u8>>>,
+    batch_limit: usize,
 }
 
 impl Client {
@@ -80,6 +81,7 @@ impl Client {
             // The kernel refuses a datagram larger than its send buffer less 32 bytes.
             max_datagram: (sndbuf.saturating_sub(64)).clamp(16 << 10, 4 << 20),
             capture: None,
+            batch_limit: usize::MAX,
         };
         client.family = client.resolve_family()?;
         Ok(client)
@@ -150,6 +152,16 @@ impl Client {
         Ok(())
     }
 
+    /// The generic netlink family id the kernel gave IPVS.
+    pub fn family(&self) -> u16 {
+        self.family
+    }
+
+    /// Send at most `n` requests per datagram (the receive buffer may impose fewer).
+    pub fn limit_batch(&mut self, n: usize) {
+        self.batch_limit = n.max(1);
+    }
+
     /// Keep a copy of every datagram received from now on (to make test fixtures).
     pub fn start_capture(&mut self) {
         self.capture = Some(Vec::new());
@@ -172,7 +184,8 @@ impl Client {
         mut on_message: impl FnMut(usize, IpvsMessage),
     ) -> Result<Vec<Outcome>, Error> {
         let mut outcomes: Vec<Outcome> = (0..requests.len()).map(|_| Outcome::NotSent).collect();
-        let per_batch = (self.rcvbuf / 2 / if mode == Mode::Dump { DUMP_COST } else { ACK_COST }).max(1);
+        let cost = if mode == Mode::Dump { DUMP_COST } else { ACK_COST };
+        let per_batch = (self.rcvbuf / 2 / cost).clamp(1, self.batch_limit);
         let mut start = 0;
         while start < requests.len() {
             let end = self.batch_end(requests, start, per_batch);

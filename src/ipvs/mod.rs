@@ -60,7 +60,7 @@ pub(crate) fn refusal(cmd: IpvsCmd, err: &io::Error, scheduler: Option<&str>, en
     let service = matches!(cmd, IpvsCmd::NewService | IpvsCmd::SetService);
     let dest = matches!(cmd, IpvsCmd::NewDest | IpvsCmd::SetDest | IpvsCmd::DelDest);
     match err.raw_os_error() {
-        Some(libc::EPERM) => "not permitted: changing IPVS needs CAP_NET_ADMIN (run lvsync as root)".into(),
+        Some(libc::EPERM) => "not permitted: IPVS needs CAP_NET_ADMIN, even to read it (run lvsync as root)".into(),
         Some(libc::ESRCH) => "no such service".into(),
         Some(libc::EEXIST) => "it already exists".into(),
         Some(libc::ENOENT) if service => {
@@ -76,8 +76,8 @@ pub(crate) fn refusal(cmd: IpvsCmd, err: &io::Error, scheduler: Option<&str>, en
         Some(libc::ERANGE) => {
             "weight or threshold out of range (weight 0..=2147483647, lower threshold at most the upper one)".into()
         }
-        Some(libc::EINVAL) if dest => "the kernel refused the real server: its address must be unicast-routable \
-             from this director (add an interface address or a route in its range), a real server of the other \
+        Some(libc::EINVAL) if dest => "the kernel refused the real server: its address must be a unicast address \
+             this director can route to (not broadcast, multicast or link-local), a real server of the other \
              address family needs `forward: tun`, and a gue tunnel needs a port"
             .into(),
         Some(libc::EINVAL) if service => {

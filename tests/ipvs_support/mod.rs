@@ -101,10 +101,7 @@ pub fn rich_state() -> State {
             (real("2001:db8:1::10", 443), rs(3, Forward::Dr)),
             (
                 real("2001:db8:1::11", 443),
-                rs(
-                    4,
-                    Forward::Tun(Tunnel { kind: TunnelType::Gue { port: 6080 }, checksum: TunnelChecksum::Remcsum }),
-                ),
+                rs(4, Forward::Tun(Tunnel { kind: TunnelType::Gue { port: 6080 }, checksum: TunnelChecksum::Remcsum })),
             ),
         ],
     );
@@ -113,7 +110,10 @@ pub fn rich_state() -> State {
         ServiceAttrs { scheduler: Scheduler::Mh, sched_flags: SchedFlags(SchedFlags::FLAG_1), ..Default::default() },
         vec![
             (real("10.1.1.4", 0), rs(1, Forward::Dr)),
-            (real("10.1.1.5", 0), rs(7, Forward::Tun(Tunnel { kind: TunnelType::Gre, checksum: TunnelChecksum::Csum }))),
+            (
+                real("10.1.1.5", 0),
+                rs(7, Forward::Tun(Tunnel { kind: TunnelType::Gre, checksum: TunnelChecksum::Csum })),
+            ),
         ],
     );
     add(
