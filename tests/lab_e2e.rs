@@ -174,7 +174,12 @@ firewall:
 
 #[test]
 fn text_output_is_a_table_per_service_and_progress_goes_to_stderr() {
-    let out = Command::new(LVSYNC).args(["lab", "examples/seed-dr.yaml", "--requests", "4"]).output().unwrap();
+    let cache = scratch().join("lab-e2e-cache");
+    let out = Command::new(LVSYNC)
+        .args(["lab", "examples/seed-dr.yaml", "--requests", "4"])
+        .env("XDG_CACHE_HOME", &cache)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -188,6 +193,8 @@ fn text_output_is_a_table_per_service_and_progress_goes_to_stderr() {
     for step in ["booting User-Mode Linux", "applying", "sending 4 tcp connections to web", "done in"] {
         assert!(stderr.contains(step), "no progress `{step}` in:\n{stderr}");
     }
+    let left: Vec<_> = std::fs::read_dir(cache.join("lvsync")).unwrap().collect();
+    assert!(left.is_empty(), "the work directory was not removed: {left:?}");
 }
 
 #[test]

@@ -29,8 +29,13 @@ pub struct Lab {
 
 impl Lab {
     /// Build the network `config` needs and start its responders. `exe` is the lvsync binary
-    /// that `apply` runs.
+    /// that `apply` runs. Only inside User-Mode Linux: it changes the network it runs in, so
+    /// anywhere else it refuses.
     pub fn build(config: &Config, exe: &Path) -> Result<Lab, Error> {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        if !cpu.lines().any(|l| l.starts_with("vendor_id") && l.ends_with("User Mode Linux")) {
+            return Err(Error::NotInKernel);
+        }
         let topology = Topology::derive(config);
         for step in topology.steps() {
             run(&step).map_err(|detail| Error::Build { step: step.to_string(), detail })?;

@@ -53,6 +53,9 @@ pub const MODULES: &[&str] = &[
     "ip6t_REJECT",
 ];
 
+/// In the work directory while the kernel runs: its process id, which is also its process group.
+pub const PID_FILE: &str = "uml.pid";
+
 /// The environment variable that tells a re-executed test binary it runs inside the kernel.
 pub const INSIDE_ENV: &str = "LVSYNC_IN_UML";
 
@@ -158,6 +161,9 @@ pub fn boot(b: &Boot) -> Result<Outcome, Error> {
         .process_group(0)
         .spawn()
         .map_err(Error::Spawn)?;
+    // For a caller that gives up on the boot (the user pressed Ctrl-C): the kernel and its helper
+    // processes are the process group of this id.
+    let _ = std::fs::write(workdir.join(PID_FILE), child.id().to_string());
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     loop {
         if let Some(_exit) = child.try_wait().map_err(Error::Spawn)? {

@@ -82,6 +82,12 @@ pub enum Error {
     },
     #[error("`lvsync apply` failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
+    #[error(
+        "the lab builds its network only inside User-Mode Linux (it would change this machine's); run `lvsync lab`"
+    )]
+    NotInKernel,
+    #[error("interrupted; the lab's kernel was stopped")]
+    Interrupted,
     #[error("cannot write the lab's result {path}")]
     Result {
         path: PathBuf,
@@ -151,6 +157,7 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
     let result_path = std::path::absolute(workdir.join(RESULT_NAME)).map_err(wd_err)?;
     let _ = std::fs::remove_file(&result_path);
     let _ = std::fs::remove_file(workdir.join("uml.output"));
+    let _ = std::fs::remove_file(workdir.join(kernel::PID_FILE));
 
     let mut boot = kernel::Boot::new(
         workdir,
@@ -169,7 +176,7 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
     if opts.progress {
         eprintln!("booting User-Mode Linux (director, real servers and client live only inside it)…");
     }
-    let outcome = with_progress(opts.progress, &workdir.join("uml.output"), || kernel::boot(&boot))?;
+    let outcome = watch_boot(opts.progress, workdir, || kernel::boot(&boot))??;
     let result: Option<InnerResult> =
         std::fs::read_to_string(&result_path).ok().and_then(|t| serde_json::from_str(&t).ok());
     match result {
@@ -264,29 +271,46 @@ fn default_workdir() -> PathBuf {
     cache.join("lvsync").join(format!("lab-{}", std::process::id()))
 }
 
-/// Run `f` while echoing to stderr what the kernel's command writes to `output`.
-fn with_progress<T>(show: bool, output: &Path, f: impl FnOnce() -> T) -> T {
-    if !show {
-        return f();
-    }
+/// Run `f` (the boot) while echoing to stderr what the kernel's command writes to `output`, and
+/// end the kernel if the user interrupts: it runs in its own process group, which a Ctrl-C at
+/// the terminal does not reach.
+fn watch_boot<T>(show: bool, workdir: &Path, f: impl FnOnce() -> T) -> Result<T, Error> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let ids: Vec<_> = [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM]
+        .into_iter()
+        .filter_map(|sig| signal_hook::flag::register(sig, interrupted.clone()).ok())
+        .collect();
     let done = Arc::new(AtomicBool::new(false));
     let tail = {
-        let done = done.clone();
-        let output = output.to_path_buf();
-        std::thread::spawn(move || follow(&output, &done))
+        let (done, interrupted) = (done.clone(), interrupted.clone());
+        let workdir = workdir.to_path_buf();
+        std::thread::spawn(move || follow(show, &workdir, &done, &interrupted))
     };
     let value = f();
     done.store(true, Ordering::SeqCst);
     let _ = tail.join();
-    value
+    for id in ids {
+        signal_hook::low_level::unregister(id);
+    }
+    if interrupted.load(Ordering::SeqCst) { Err(Error::Interrupted) } else { Ok(value) }
 }
 
-fn follow(path: &Path, done: &AtomicBool) {
+fn follow(show: bool, workdir: &Path, done: &AtomicBool, interrupted: &AtomicBool) {
+    let path = workdir.join("uml.output");
     let mut offset = 0u64;
     let mut partial = Vec::new();
+    let mut killed = false;
     loop {
         let finished = done.load(Ordering::SeqCst);
-        if let Ok(mut f) = std::fs::File::open(path) {
+        if interrupted.load(Ordering::SeqCst) && !killed {
+            let pid = std::fs::read_to_string(workdir.join(kernel::PID_FILE)).ok().and_then(|p| p.trim().parse().ok());
+            if let Some(pid) = pid.filter(|p: &i32| *p > 1) {
+                // SAFETY: kill(2) on the process group of the kernel this process started.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                killed = true;
+            }
+        }
+        if show && let Ok(mut f) = std::fs::File::open(&path) {
             let mut chunk = Vec::new();
             if f.seek(SeekFrom::Start(offset)).is_ok() && f.read_to_end(&mut chunk).is_ok() {
                 offset += chunk.len() as u64;
@@ -314,6 +338,14 @@ mod tests {
         assert!(missing.contains("/usr/bin/linux.uml is missing"), "{missing}");
         assert!(missing.contains("apt-get install -y user-mode-linux kmod ipvsadm iptables iproute2"), "{missing}");
         assert!(Error::Tool("iptables-legacy").to_string().contains(INSTALL));
+    }
+
+    #[test]
+    fn the_network_is_never_built_outside_user_mode_linux() {
+        let config = crate::model::load(include_str!("../../examples/seed-dr.yaml")).unwrap();
+        let err = Lab::build(&config, Path::new("/nonexistent")).unwrap_err();
+        assert!(matches!(err, Error::NotInKernel), "{err}");
+        assert!(!Path::new("/run/netns/lab-client").exists());
     }
 
     #[test]
