@@ -337,6 +337,7 @@ mod without_iptables {
         let id = ChainId::all()[0];
         let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true };
         let err = fw.execute(&[Change::ReplaceChain { id, before: None, after: Some(chain) }]).unwrap_err();
-        assert!(err.to_string().contains("install the Debian package `iptables`"), "{err}");
+        let text = error_chain(&err);
+        assert!(text.contains("install the Debian package `iptables`"), "{text}");
     }
 }
