@@ -106,3 +106,18 @@ fn plan_without_ipvs_in_the_kernel_says_to_load_it() {
     assert!(err.starts_with("error: "), "{err}");
     assert!(err.contains("modprobe ip_vs") || err.contains("IPVS"), "{err}");
 }
+
+#[test]
+fn a_second_lvsync_on_the_same_state_dir_waits_then_fails_naming_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = lvsync::inventory::StateDir::lock(dir.path(), std::time::Duration::ZERO).unwrap();
+    let start = std::time::Instant::now();
+    let out = lvsync(&["plan", "examples/seed-dr.yaml", "--state-dir", dir.path().to_str().unwrap()]);
+    let waited = start.elapsed();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error: another lvsync holds the lock"), "{err}");
+    assert!(err.contains(&dir.path().join("lock").display().to_string()), "{err}");
+    assert!(waited >= std::time::Duration::from_secs(5), "it should wait briefly first, waited {waited:?}");
+    drop(held);
+}
