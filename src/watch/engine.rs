@@ -140,7 +140,10 @@ impl<R: Reconciler> Engine<R> {
     pub fn file_event(&mut self, trigger: Trigger) {
         let force = trigger == Trigger::Sighup;
         let file = self.file.display().to_string();
-        let snap = match self.detector.check(&self.file) {
+        let reading = Instant::now();
+        let check = self.detector.check(&self.file);
+        let read_ms = reading.elapsed().as_micros() as f64 / 1000.0;
+        let snap = match check {
             Check::Unreadable(err) => {
                 self.file_state = FileState::Unreadable;
                 self.metrics.file_valid(false);
@@ -204,8 +207,8 @@ impl<R: Reconciler> Engine<R> {
             }
         };
         info!(
-            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), parse_ms,
-            quick = quick_used, "file changed"
+            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), read_ms,
+            parse_ms, quick = quick_used, "file changed"
         );
         self.reconcile(trigger, &config, scope);
         if quick_used {
