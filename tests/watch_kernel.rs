@@ -93,10 +93,12 @@ impl Watch {
         Watch { child, log }
     }
 
+    /// Every complete line so far (the last one may be being written).
     fn log(&self) -> Vec<serde_json::Value> {
         fs::read_to_string(&self.log)
             .unwrap()
-            .lines()
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line is not JSON ({e}): {l}")))
             .collect()
     }
