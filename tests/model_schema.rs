@@ -130,7 +130,6 @@ fn every_example_satisfies_the_schema() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        // examples/ also holds the systemd unit.
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
