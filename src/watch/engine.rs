@@ -140,7 +140,10 @@ impl<R: Reconciler> Engine<R> {
     pub fn file_event(&mut self, trigger: Trigger) {
         let force = trigger == Trigger::Sighup;
         let file = self.file.display().to_string();
-        let snap = match self.detector.check(&self.file) {
+        let reading = Instant::now();
+        let check = self.detector.check(&self.file);
+        let read_ms = reading.elapsed().as_micros() as f64 / 1000.0;
+        let snap = match check {
             Check::Unreadable(err) => {
                 self.file_state = FileState::Unreadable;
                 self.metrics.file_valid(false);
@@ -204,8 +207,8 @@ impl<R: Reconciler> Engine<R> {
             }
         };
         info!(
-            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), parse_ms,
-            quick = quick_used, "file changed"
+            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), read_ms,
+            parse_ms, quick = quick_used, "file changed"
         );
         self.reconcile(trigger, &config, scope);
         if quick_used {
@@ -303,7 +306,7 @@ impl<R: Reconciler> Engine<R> {
                 if trigger == Trigger::Resync && !plan.is_empty() {
                     warn!(
                         trigger = trigger.as_str(),
-                        scope = described.as_str(),
+                        scope = %described,
                         changes = plan.changes.len(),
                         create = fields.0,
                         update = fields.1,
@@ -315,7 +318,7 @@ impl<R: Reconciler> Engine<R> {
                 } else if trigger == Trigger::Resync {
                     debug!(
                         trigger = trigger.as_str(),
-                        scope = described.as_str(),
+                        scope = %described,
                         changes = 0,
                         duration_ms,
                         "resync found no drift"
@@ -323,7 +326,7 @@ impl<R: Reconciler> Engine<R> {
                 } else {
                     info!(
                         trigger = trigger.as_str(),
-                        scope = described.as_str(),
+                        scope = %described,
                         changes = plan.changes.len(),
                         create = fields.0,
                         update = fields.1,
@@ -351,7 +354,7 @@ impl<R: Reconciler> Engine<R> {
                 self.retry_at = Some(Instant::now() + delay);
                 self.metrics.reconciled(trigger, Outcome::Error);
                 error!(
-                    trigger = trigger.as_str(), scope = described.as_str(), error = %chain(&err), retry_in_s = delay.as_secs_f64(),
+                    trigger = trigger.as_str(), scope = %described, error = %chain(&err), retry_in_s = delay.as_secs_f64(),
                     "reconcile failed; retrying the whole file"
                 );
             }
@@ -362,7 +365,8 @@ impl<R: Reconciler> Engine<R> {
         let listed = plan.changes.len() <= LIST_CHANGES_UP_TO;
         for change in &plan.changes {
             let (action, kind, id) = (change.action().as_str(), change.kind(), change.id());
-            let detail = detail(change);
+            let text = detail(change);
+            let detail = (!text.is_empty()).then_some(text.as_str());
             if listed {
                 info!(trigger = trigger.as_str(), action, kind, id, detail, "change");
             } else {

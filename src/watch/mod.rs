@@ -184,6 +184,7 @@ pub fn run_with<R: Reconciler>(
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
+        tracing::debug!("event received");
         // Whatever queued up during the last reconcile is handled once.
         let (mut file_changed, mut hangup, mut stop) = (false, false, None);
         for event in std::iter::once(first).chain(rx.try_iter()) {
