@@ -96,6 +96,16 @@ s=$(now)
 one=$(( ($(now) - s) / 1000000 ))
 grep -q "update" "$work/one-weight.out" || { echo "FAIL: the weight change was not applied"; cat "$work/one-weight.out"; exit 1; }
 
+# Where lvsync's time goes: its own debug log times the netlink work; validate times the file.
+validate=$(timed "'$lvsync' validate '$work/bench.yaml'" "true")
+ms_of() { grep "$1" "$2" | grep -o 'ms=[0-9]*' | tail -1 | cut -d= -f2; }
+ipvsadm -C; rm -rf "$work/state"
+LVSYNC_LOG=lvsync::ipvs=debug "$lvsync" "${opts[@]}" apply "$work/bench.yaml" >/dev/null 2>"$work/apply.log"
+LVSYNC_LOG=lvsync::ipvs=debug "$lvsync" "${opts[@]}" plan "$work/bench.yaml" >/dev/null 2>"$work/plan.log"
+sent=$(ms_of 'sent the IPVS changes' "$work/apply.log")
+reread=$(ms_of 'read IPVS services' "$work/apply.log")
+read=$(ms_of 'read the IPVS table' "$work/plan.log")
+
 echo "IPVS table: $services services, $dests real servers (Linux $(uname -r), User-Mode Linux; median of 3 runs)"
 printf '%-44s %8s ms\n' "ipvsadm-restore (empty table)" "$restore"
 printf '%-44s %8s ms   %s faster than ipvsadm-restore (target 10x)\n' "lvsync apply (empty table)" "$apply" "$(ratio "$restore" "$apply")"
@@ -103,3 +113,9 @@ printf '%-44s %8s ms\n' "ipvsadm-save -n" "$save"
 printf '%-44s %8s ms   %s faster than ipvsadm-save -n (target 2x)\n' "lvsync plan (nothing to change)" "$plan" "$(ratio "$save" "$plan")"
 printf '%-44s %8s ms\n' "lvsync apply (one weight changed)" "$one"
 printf '%-44s %8s MiB (target 64)\n' "lvsync plan peak RSS" "$(( rss / 1024 ))"
+echo "of which:"
+printf '  %-42s %8s ms\n' "reading + checking the file (lvsync validate)" "$validate"
+printf '  %-42s %8s ms\n' "plan: reading the IPVS table over netlink" "$read"
+printf '  %-42s %8s ms   %s faster than ipvsadm-restore\n' "apply: sending $((services + dests)) requests" "$sent" "$(ratio "$restore" "$sent")"
+printf '  %-42s %8s ms\n' "apply: reading the services back" "$reread"
+printf '  %-42s %8s ms   %s faster than ipvsadm-save -n\n' "IPVS read alone, vs ipvsadm-save -n" "$read" "$(ratio "$save" "$read")"

@@ -312,6 +312,12 @@ fn many_batches_and_dumps_agree_with_ipvsadm(b: &mut IpvsBackend) {
     b.client().limit_batch(usize::MAX);
     assert_eq!(observe(b).services, state.services);
     assert_eq!(ipvsadm_save().len(), 301 + 300 * 8 + 300);
+    // Many keys: read through one service dump, filtered; a missing key is absent.
+    let mut keys: Vec<ServiceKey> = state.services.keys().copied().collect();
+    keys.push(svc("tcp/10.9.9.9:1"));
+    let mut read = State::default();
+    b.observe_services(&keys, &mut read).unwrap();
+    assert_eq!(read.services, state.services);
     reset();
 }
 
