@@ -81,8 +81,12 @@ impl IpvsBackend {
         let mut services = BTreeMap::new();
         let dump = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
         let outcome = self.client.pipeline(std::slice::from_ref(&dump), Mode::Dump, false, |_, msg| {
-            if let Some((key, attrs)) = msg.service().and_then(service_from) {
-                services.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
+            match msg.service().and_then(service_from) {
+                Some((key, attrs)) => {
+                    services.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
+                }
+                // A protocol other than TCP, UDP or SCTP (ipvsadm cannot make one either).
+                None => tracing::warn!(service = ?msg.service(), "left out an IPVS service lvsync cannot describe"),
             }
         })?;
         check(outcome, |_| ("reading the IPVS services".to_string(), IpvsCmd::GetService))?;
