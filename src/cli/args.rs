@@ -118,4 +118,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run by `lvsync lab` inside its kernel
+    #[command(name = "lab-inner", hide = true)]
+    LabInner {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }

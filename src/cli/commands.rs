@@ -30,8 +30,27 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
         Command::Export => export(g),
-        Command::Watch { .. } | Command::Lab { .. } => {
-            bail!("this command is not available in this build of lvsync yet")
+        Command::Lab { file, requests, format } => {
+            let mut opts = crate::lab::LabOptions::new(file);
+            opts.requests = requests;
+            opts.progress = g.quiet == 0;
+            let report = crate::lab::run(&opts)?;
+            if format == Format::Json {
+                for note in &report.notes {
+                    eprintln!("note: {note}");
+                }
+                print!("{}", report.to_json());
+            } else {
+                print!("{}", report.render_text());
+            }
+            Ok(report.exit_code())
+        }
+        Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
+        Command::Watch { file, resync_interval, metrics_listen } => {
+            let director = options(g);
+            let resync_interval = Duration::from_secs(resync_interval);
+            crate::watch::run(crate::watch::WatchOptions { file, resync_interval, metrics_listen, director })?;
+            Ok(0)
         }
     }
 }

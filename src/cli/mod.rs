@@ -24,7 +24,19 @@ pub fn main() -> i32 {
             };
         }
     };
-    init_logging(&cli.global);
+    match &cli.command {
+        // A daemon logs what it does at info by default; the other commands only warn.
+        Command::Watch { .. } => {
+            let format = match cli.global.log_format {
+                LogFormat::Text => crate::watch::LogFormat::Text,
+                LogFormat::Json => crate::watch::LogFormat::Json,
+            };
+            let verbosity =
+                i8::try_from(cli.global.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.global.quiet).unwrap_or(i8::MAX);
+            crate::watch::init_logging(format, verbosity);
+        }
+        _ => init_logging(&cli.global),
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -182,7 +182,9 @@ impl Firewall {
 
 impl Backend for Firewall {
     /// Reads both families. IPv6 that cannot be read (no ip6tables, a kernel without IPv6) shows
-    /// as no IPv6 chains, with a warning, so that IPv4 keeps working.
+    /// as no IPv6 chains, with a warning, so that IPv4 keeps working. Without iptables installed
+    /// at all no lvsync chain can exist: a director whose file has no firewall intents needs none
+    /// (executing a chain change still fails, saying to install iptables).
     fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
         for family in [Family::Ipv4, Family::Ipv6] {
             let table = match self.read(family) {
@@ -192,6 +194,10 @@ impl Backend for Firewall {
                     tracing::warn!(reason = %reason, "IPv6 firewall unavailable; ignoring IPv6 chains");
                     self.ipv6_unavailable = Some(reason);
                     continue;
+                }
+                Err(Error::Read { source: exec::Error::NotFound { command, .. }, .. }) => {
+                    tracing::debug!(%command, "iptables is not installed; no firewall chains to observe");
+                    return Ok(());
                 }
                 Err(err) => return Err(err.into()),
             };
@@ -313,5 +319,25 @@ mod tests {
         // The command does not exist: reaching it would be a different error.
         let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
         assert!(matches!(err, backend::Error::Firewall(Error::UnsafeRule { .. })), "{err:?}");
+    }
+}
+
+#[cfg(test)]
+mod without_iptables {
+    use super::*;
+
+    /// A director with no firewall intents needs no iptables; one with intents is told to install it.
+    #[test]
+    fn no_iptables_means_no_chains_and_a_clear_error_when_some_are_wanted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut fw = Firewall::new(dir.path().join("iptables").to_str().unwrap());
+        let mut state = State::default();
+        fw.observe(&mut state).unwrap();
+        assert!(state.chains.is_empty());
+        let id = ChainId::all()[0];
+        let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true };
+        let err = fw.execute(&[Change::ReplaceChain { id, before: None, after: Some(chain) }]).unwrap_err();
+        let text = error_chain(&err);
+        assert!(text.contains("install the Debian package `iptables`"), "{text}");
     }
 }

@@ -53,6 +53,9 @@ pub const MODULES: &[&str] = &[
     "ip6t_REJECT",
 ];
 
+/// In the work directory while the kernel runs: its process id, which is also its process group.
+pub const PID_FILE: &str = "uml.pid";
+
 /// The environment variable that tells a re-executed test binary it runs inside the kernel.
 pub const INSIDE_ENV: &str = "LVSYNC_IN_UML";
 
@@ -158,6 +161,9 @@ pub fn boot(b: &Boot) -> Result<Outcome, Error> {
         .process_group(0)
         .spawn()
         .map_err(Error::Spawn)?;
+    // For a caller that gives up on the boot (the user pressed Ctrl-C): the kernel and its helper
+    // processes are the process group of this id.
+    let _ = std::fs::write(workdir.join(PID_FILE), child.id().to_string());
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     loop {
         if let Some(_exit) = child.try_wait().map_err(Error::Spawn)? {
@@ -187,9 +193,13 @@ fn init_script(b: &Boot, workdir: &Path, modules: &Path, status: &Path, output: 
     s.push_str("mount -t proc proc /proc\nmount -t sysfs sysfs /sys\n");
     s.push_str("mount -t tmpfs tmpfs /run\nmount -t tmpfs tmpfs /tmp\nmount -t tmpfs tmpfs /var/run 2>/dev/null\n");
     s.push_str("mkdir -p /run/netns\n");
-    for m in MODULES {
-        let _ = writeln!(s, "modprobe -d {} {m} || echo 'lvsync: module {m} missing' >&2", quote(modules.as_os_str()));
-    }
+    // One modprobe for all (each process costs tens of milliseconds here: this saves ~2 s per
+    // boot); only when one fails, again one by one, to name the missing ones.
+    let dir = quote(modules.as_os_str());
+    let all = MODULES.join(" ");
+    let _ = writeln!(s, "modprobe -a -d {dir} {all} 2>/dev/null || for m in {all}; do");
+    let _ = writeln!(s, "  modprobe -d {dir} $m || echo \"lvsync: module $m missing\" >&2");
+    s.push_str("done\n");
     s.push_str("ip link set lo up\n");
     for (k, v) in &b.env {
         let _ = writeln!(s, "export {}={}", k.to_string_lossy(), quote(v));

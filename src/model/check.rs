@@ -1,29 +1,36 @@
 //! The checker that collects every problem of a file, and the scalar checks all sections share.
 
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use super::diag::{Diagnostic, Diagnostics};
 use super::positions::Positions;
 
 pub struct Checker<'a> {
-    positions: &'a Positions,
+    text: &'a str,
+    /// Found on the first problem only: a valid file never pays for the second pass.
+    positions: OnceCell<Positions>,
     found: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(positions: &'a Positions) -> Checker<'a> {
-        Checker { positions, found: Vec::new() }
+    pub fn new(text: &'a str) -> Checker<'a> {
+        Checker { text, positions: OnceCell::new(), found: Vec::new() }
+    }
+
+    fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| Positions::of(self.text))
     }
 
     /// A problem with the value at `path`.
     pub fn err(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions.value(path);
+        let pos = self.positions().value(path);
         self.push(path, pos, message.into());
     }
 
     /// A problem with the key of the entry at `path` (a key that should not be there).
     pub fn err_key(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions.key(path);
+        let pos = self.positions().key(path);
         self.push(path, pos, message.into());
     }
 
@@ -105,12 +112,12 @@ impl<'a> Checker<'a> {
         }
         let why = if value.is_empty() {
             "is empty".to_string()
-        } else if value.len() > max_tail + 1 {
-            format!("is {} characters long, the limit is {}", value.chars().count(), max_tail + 1)
         } else if !first_ok {
             "must start with a lower-case letter or a digit".to_string()
-        } else {
+        } else if !rest_ok {
             "may only hold lower-case letters, digits, `.`, `_` and `-`".to_string()
+        } else {
+            format!("is {} characters long, the limit is {}", value.len(), max_tail + 1)
         };
         self.err(
             path,

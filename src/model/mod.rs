@@ -7,8 +7,10 @@ mod config;
 mod diag;
 mod export;
 mod firewall;
+mod parse_error;
 mod positions;
 pub mod raw;
+mod real;
 mod schema;
 mod service;
 
@@ -21,26 +23,17 @@ pub use schema::schema_json;
 
 use crate::state::{Ownership, Timeouts};
 use check::Checker;
-use positions::{Pos, Positions};
-
-/// Where the published schema lives, relative to the examples (editors follow this comment).
-pub const SCHEMA_COMMENT: &str =
-    "# yaml-language-server: $schema=https://raw.githubusercontent.com/lvsync/lvsync/main/schema/lvsync.schema.json";
+use positions::Positions;
 
 /// Parse, check and resolve a desired-state file. On failure, every problem found is returned:
 /// all of them when the YAML itself is well-formed, else the first syntax or type error.
 pub fn load(text: &str) -> Result<Config, Diagnostics> {
-    let positions = Positions::of(text);
-    let file = parse_with(text, &positions)?;
-    resolve_with(&file, &positions)
+    let file = parse(text)?;
+    resolve_with(&file, text)
 }
 
 /// Only the parse step: the raw file, as written.
 pub fn parse(text: &str) -> Result<raw::File, Diagnostics> {
-    parse_with(text, &Positions::of(text))
-}
-
-fn parse_with(text: &str, positions: &Positions) -> Result<raw::File, Diagnostics> {
     if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Err(Diagnostics(vec![Diagnostic {
             path: String::new(),
@@ -54,64 +47,12 @@ fn parse_with(text: &str, positions: &Positions) -> Result<raw::File, Diagnostic
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
     };
     serde_saphyr::from_str_with_options::<raw::File>(text, options)
-        .map_err(|e| Diagnostics(vec![parse_error(&e, positions)]))
-}
-
-fn parse_error(e: &serde_saphyr::Error, positions: &Positions) -> Diagnostic {
-    let pos = e.location().filter(|l| l.line() > 0).map(|l| Pos {
-        line: usize::try_from(l.line()).unwrap_or(usize::MAX),
-        column: usize::try_from(l.column()).unwrap_or(usize::MAX),
-    });
-    let raw = e.without_snippet().to_string();
-    // serde-saphyr appends " at line N, column M"; the position is reported separately.
-    let raw = match raw.rfind(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw,
-    };
-    let candidates = pos.map(|p| positions.paths_at(p)).unwrap_or_default();
-    // A missing field is reported at its mapping: name the mapping, not its first entry.
-    let path = if raw.starts_with("missing field") { candidates.first() } else { candidates.last() };
-    Diagnostic {
-        path: path.map(|p| p.to_string()).unwrap_or_default(),
-        line: pos.map(|p| p.line),
-        column: pos.map(|p| p.column),
-        message: explain(&raw),
-    }
-}
-
-/// serde-saphyr's wording, turned into what a user of this file format needs to read.
-fn explain(raw: &str) -> String {
-    if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
-        return format!("duplicate key `{key}`; each key may appear only once in a mapping: remove one");
-    }
-    if let Some(rest) = raw.strip_prefix("unknown field ") {
-        return format!("unknown key {rest}; check the spelling (reference: docs/file-format.md)");
-    }
-    if let Some(rest) = raw.strip_prefix("missing field ") {
-        return format!("required key {rest} is missing");
-    }
-    if raw.starts_with("multiple YAML documents") {
-        return "the file holds more than one YAML document (`---`); put everything into one document".into();
-    }
-    if raw.starts_with("invalid i64") || raw.starts_with("invalid u64") {
-        return "expected a whole number here".into();
-    }
-    if raw.starts_with("expected string scalar") {
-        return "expected a single value here, not a list or mapping".into();
-    }
-    if raw.starts_with("expected sequence start") {
-        return "expected a list here (`- item` lines or `[a, b]`)".into();
-    }
-    if raw.starts_with("expected mapping") || raw.starts_with("invalid type: sequence") {
-        return format!("{raw}; expected `key: value` entries here");
-    }
-    raw.to_string()
+        .map_err(|e| Diagnostics(vec![parse_error::diagnostic(&e, &Positions::of(text))]))
 }
 
 /// Check a parsed file and resolve it, reporting every problem.
-fn resolve_with(file: &raw::File, positions: &Positions) -> Result<Config, Diagnostics> {
-    let mut c = Checker::new(positions);
+fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
+    let mut c = Checker::new(text);
     if file.version != 1 {
         c.err("version", format!("`{}` is not a supported version; this lvsync reads `version: 1`", file.version));
     }

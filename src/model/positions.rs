@@ -23,6 +23,8 @@ pub struct Positions {
     values: HashMap<String, Pos>,
     /// Path of a mapping entry -> where its key starts.
     keys: HashMap<String, Pos>,
+    /// Where a scalar starts -> its text, to show what a type error found.
+    scalars: HashMap<(usize, usize), String>,
 }
 
 enum Frame {
@@ -51,6 +53,8 @@ impl Positions {
                 Event::Alias(_) => Some((false, None)),
                 Event::MappingStart(..) => Some((true, None)),
                 Event::SequenceStart(..) => Some((true, None)),
+                // Only the first document is read; a second one is refused by the parse pass.
+                Event::DocumentEnd => break,
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
                     out.finish_node(&mut stack);
@@ -59,6 +63,9 @@ impl Positions {
                 _ => None,
             };
             let Some((collection, scalar)) = opens else { continue };
+            if let Some(text) = &scalar {
+                out.scalars.insert((pos.line, pos.column), text.clone());
+            }
             let path = match stack.last_mut() {
                 None => Some(String::new()),
                 Some(Frame::ComplexKey) => None,
@@ -121,14 +128,27 @@ impl Positions {
         self.keys.get(path).copied().or_else(|| self.value(path))
     }
 
-    /// The paths whose key or value starts at `pos`, for errors that only know a position.
-    pub fn paths_at(&self, pos: Pos) -> Vec<&str> {
-        let mut found: Vec<&str> =
-            self.values.iter().chain(self.keys.iter()).filter(|(_, p)| **p == pos).map(|(k, _)| k.as_str()).collect();
-        found.sort_by_key(|p| (p.len(), *p));
-        found.dedup();
-        found
+    /// The text of the scalar starting at `pos`, if one does.
+    pub fn scalar_at(&self, pos: Pos) -> Option<&str> {
+        self.scalars.get(&(pos.line, pos.column)).map(String::as_str)
     }
+
+    /// Whether `path` is a mapping entry whose key starts at `pos`.
+    pub fn is_key_at(&self, path: &str, pos: Pos) -> bool {
+        self.keys.get(path) == Some(&pos)
+    }
+
+    /// The paths whose value starts at `pos`, and those whose key does, each shortest first:
+    /// for errors that only know a position.
+    pub fn paths_at(&self, pos: Pos) -> (Vec<&str>, Vec<&str>) {
+        (starting_at(&self.values, pos), starting_at(&self.keys, pos))
+    }
+}
+
+fn starting_at(map: &HashMap<String, Pos>, pos: Pos) -> Vec<&str> {
+    let mut found: Vec<&str> = map.iter().filter(|(_, p)| **p == pos).map(|(k, _)| k.as_str()).collect();
+    found.sort_by_key(|p| (p.len(), *p));
+    found
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -136,7 +156,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 /// `a.b[2]` -> `a.b` -> `a` -> ``.
-fn parent(path: &str) -> &str {
+pub fn parent(path: &str) -> &str {
     match path.rfind(['.', '[']) {
         Some(i) => &path[..i],
         None => "",
@@ -157,6 +177,6 @@ mod tests {
         assert_eq!(p.value("services[0].real_servers[0].weight"), Some(Pos { line: 5, column: 37 }));
         // Not in the file: the closest ancestor.
         assert_eq!(p.value("services[0].real_servers[0].port"), Some(Pos { line: 5, column: 9 }));
-        assert_eq!(p.paths_at(Pos { line: 3, column: 5 }), ["services[0]", "services[0].name"]);
+        assert_eq!(p.paths_at(Pos { line: 3, column: 5 }), (vec!["services[0]"], vec!["services[0].name"]));
     }
 }

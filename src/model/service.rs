@@ -7,18 +7,18 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::check::{Checker, first_at};
 use super::config::ServiceSpec;
 use super::raw;
+use super::real::{RealCtx, real_server, to_forward, tunnel};
 use crate::state::{
-    Family, Forward, Netmask, Persistence, Protocol, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs,
-    ServiceKey, Tunnel, TunnelChecksum, TunnelType,
+    Family, Netmask, Persistence, Protocol, RealKey, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
 };
 
-pub const SCHEDULERS: [&str; 14] =
+const SCHEDULERS: [&str; 14] =
     ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
-const FORWARDS: [&str; 3] = ["dr", "nat", "tun"];
+pub const FORWARDS: [&str; 3] = ["dr", "nat", "tun"];
 /// The kernel keeps timeouts as seconds * HZ in an int: with HZ=1000 this is the largest safe.
 pub const MAX_TIMEOUT: i64 = 2_147_483;
-pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
+const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
 
 pub fn protocol(c: &mut Checker, path: &str, value: &str) -> Option<Protocol> {
     Some(match c.word(path, value, &PROTOCOLS, "protocol")? {
@@ -378,185 +378,5 @@ fn netmask(c: &mut Checker, path: &str, text: &str, family: Family) -> Option<Ne
                 }
             }
         }
-    }
-}
-
-fn tunnel(c: &mut Checker, path: &str, t: &raw::Tunnel) -> Option<Tunnel> {
-    let before = c.count();
-    let kind = match &t.kind {
-        Some(k) => c.word(&format!("{path}.type"), k, &["ipip", "gue", "gre"], "tunnel type"),
-        None => Some("ipip"),
-    };
-    let port = t.port.and_then(|p| c.int(&format!("{path}.port"), p, 1, 65535, "tunnel port"));
-    let checksum = match &t.checksum {
-        Some(k) => c.word(&format!("{path}.checksum"), k, &["none", "csum", "remcsum"], "tunnel checksum"),
-        None => Some("none"),
-    };
-    match (kind, t.port) {
-        (Some("gue"), None) => c.err(
-            path,
-            "a `gue` tunnel needs `port`: the UDP port the real servers decapsulate on, such as `port: 6080`",
-        ),
-        (Some(k), Some(_)) if k != "gue" => c.err_key(
-            &format!("{path}.port"),
-            format!("`port` only applies to `gue` tunnels, this one is `{k}`; remove it or use `type: gue`"),
-        ),
-        _ => {}
-    }
-    match (kind, checksum) {
-        (Some("ipip"), Some(sum)) if sum != "none" => c.err(
-            &format!("{path}.checksum"),
-            format!(
-                "`{sum}` needs a `gue` or `gre` tunnel; an `ipip` tunnel has no checksum option: use `checksum: none`"
-            ),
-        ),
-        (Some("gre"), Some("remcsum")) => c.err(
-            &format!("{path}.checksum"),
-            "`remcsum` (remote checksum offload) only exists for `gue` tunnels; use `csum` or `none` with `gre`",
-        ),
-        _ => {}
-    }
-    if c.count() != before {
-        return None;
-    }
-    let kind = match kind? {
-        "gue" => TunnelType::Gue { port: port? as u16 },
-        "gre" => TunnelType::Gre,
-        _ => TunnelType::Ipip,
-    };
-    let checksum = match checksum? {
-        "csum" => TunnelChecksum::Csum,
-        "remcsum" => TunnelChecksum::Remcsum,
-        _ => TunnelChecksum::None,
-    };
-    Some(Tunnel { kind, checksum })
-}
-
-fn to_forward(word: &str, tunnel: Option<Tunnel>) -> Forward {
-    match word {
-        "nat" => Forward::Nat,
-        "tun" => Forward::Tun(tunnel.unwrap_or_default()),
-        _ => Forward::Dr,
-    }
-}
-
-/// What a real server inherits from its service.
-struct RealCtx<'a> {
-    key: Option<ServiceKey>,
-    family: Option<Family>,
-    service_port: u16,
-    forward: Option<Forward>,
-    forward_word: Option<&'a str>,
-    tunnel: Option<Tunnel>,
-}
-
-fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealCtx) -> Option<(RealKey, RealServer)> {
-    let before = c.count();
-    let at = |field: &str| format!("{path}.{field}");
-    let address = c.ip(&at("address"), &r.address, "real server address");
-    if let Some(ip) = address {
-        real_usable(c, &at("address"), &r.address, ip);
-        if let Some(ServiceKey::Addr { vip, .. }) = ctx.key
-            && vip == ip
-        {
-            c.err(
-                &at("address"),
-                format!("`{}` is the service's own vip; a real server must be another host", r.address),
-            );
-        }
-    }
-    let port = match r.port {
-        Some(p) => c.int(&at("port"), p, 0, 65535, "port").map(|p| p as u16),
-        None => Some(ctx.service_port),
-    };
-    let weight = match r.weight {
-        Some(w) => c.int(&at("weight"), w, 0, i32::MAX.into(), "weight"),
-        None => Some(1),
-    };
-    let upper = match r.upper_threshold {
-        Some(t) => c.int(&at("upper_threshold"), t, 0, u32::MAX.into(), "upper_threshold"),
-        None => Some(0),
-    };
-    let lower = match r.lower_threshold {
-        Some(t) => c.int(&at("lower_threshold"), t, 0, u32::MAX.into(), "lower_threshold"),
-        None => Some(0),
-    };
-    if let (Some(u), Some(l)) = (upper, lower)
-        && l > u
-    {
-        let why = if u == 0 {
-            "without an `upper_threshold` the lower one never applies; add `upper_threshold` above it".to_string()
-        } else {
-            format!("it must not exceed `upper_threshold` ({u})")
-        };
-        c.err(&at("lower_threshold"), format!("`{l}` is not a valid lower_threshold: {why}"));
-    }
-
-    let word = match &r.forward {
-        Some(f) => c.word(&at("forward"), f, &FORWARDS, "forwarding method"),
-        None => ctx.forward_word,
-    };
-    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
-    if let (Some(_), Some(w)) = (&r.tunnel, word)
-        && w != "tun"
-    {
-        c.err_key(
-            &at("tunnel"),
-            format!("`tunnel` only applies with `forward: tun`, but this real server forwards by `{w}`; add `forward: tun` or remove `tunnel`"),
-        );
-    }
-    let forward = match (&r.forward, &r.tunnel) {
-        (None, None) => ctx.forward,
-        _ => word.map(|w| to_forward(w, own_tunnel.or(ctx.tunnel))),
-    };
-
-    if let (Some(ip), Some(family), Some(fwd)) = (address, ctx.family, forward)
-        && Family::of(&ip) != family
-        && !matches!(fwd, Forward::Tun(_))
-    {
-        c.err(
-            &at("address"),
-            format!(
-                "`{}` is {} but the service is {}; only `forward: tun` can mix address families",
-                r.address,
-                family_text(Family::of(&ip)),
-                family_text(family)
-            ),
-        );
-    }
-    if let (Some(ServiceKey::Addr { port: sport @ 1.., .. }), Some(p), Some(fwd)) = (ctx.key, port, forward)
-        && p != sport
-        && !matches!(fwd, Forward::Nat)
-    {
-        c.err(
-            &at("port"),
-            format!("`{p}` differs from the service port {sport}, but with `forward: {}` IPVS keeps the destination port; remove `port`, or use `forward: nat` to map ports", fwd.name()),
-        );
-    }
-
-    if c.count() != before {
-        return None;
-    }
-    let key = RealKey { address: address?, port: port? };
-    Some((key, RealServer { weight: weight?, forward: forward?, upper_threshold: upper?, lower_threshold: lower? }))
-}
-
-fn real_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
-    let why = if ip.is_unspecified() {
-        Some("the unspecified address")
-    } else if ip.is_multicast() {
-        Some("a multicast address")
-    } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
-        Some("the broadcast address")
-    } else if ip.is_loopback() {
-        Some("a loopback address")
-    } else {
-        None
-    };
-    if let Some(why) = why {
-        c.err(
-            path,
-            format!("`{text}` is {why} and cannot be a real server; expected the unicast address of a backend host"),
-        );
     }
 }

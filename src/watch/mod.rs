@@ -1,1 +1,213 @@
 //! `lvsync watch`: follow the file, undo drift, keep the last good state.
+//!
+//! Threads only deliver events (file watcher, signals, metrics server); one loop takes them in
+//! order and decides in [`engine`], so a reconcile never runs concurrently with another.
+
+pub mod backoff;
+pub mod engine;
+pub mod follow;
+pub mod log;
+pub mod metrics;
+pub mod partial;
+pub mod touched;
+
+pub use log::{LogFormat, init_logging};
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use tracing::{info, warn};
+
+use crate::director::{self, Director};
+use engine::{Engine, Parse, Reconciler, StartError};
+use follow::{DEBOUNCE, Follower};
+use metrics::Metrics;
+
+/// What started a reconcile (a label in logs and metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Start,
+    FileChange,
+    Sighup,
+    Resync,
+    Retry,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Start => "start",
+            Trigger::FileChange => "file_change",
+            Trigger::Sighup => "sighup",
+            Trigger::Resync => "resync",
+            Trigger::Retry => "retry",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Error,
+    InvalidFile,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Error => "error",
+            Outcome::InvalidFile => "invalid_file",
+        }
+    }
+}
+
+/// How often a full resync undoes drift when `--resync-interval` is not given.
+pub const DEFAULT_RESYNC: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path} ({detail}); check the path, then start lvsync watch again")]
+    Read { path: PathBuf, detail: String },
+    #[error("{path} is invalid, nothing was applied; fix it, then start lvsync watch again\n{diagnostics}")]
+    Invalid { path: PathBuf, diagnostics: String },
+    #[error(transparent)]
+    Follow(#[from] follow::Error),
+    #[error("--metrics-listen: {0}")]
+    MetricsAddress(String),
+    #[error("cannot serve metrics on {addr}; choose another --metrics-listen address")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot install the SIGHUP/SIGTERM/SIGINT handlers")]
+    Signals(#[source] io::Error),
+    #[error(transparent)]
+    Director(#[from] director::Error),
+    #[error("--resync-interval must be at least 1 second")]
+    ResyncInterval,
+}
+
+/// `lvsync watch FILE [--resync-interval SECS] [--metrics-listen ADDR]` with the global options.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    pub file: PathBuf,
+    pub resync_interval: Duration,
+    /// `PORT`, `:PORT` (loopback) or `HOST:PORT`; `None`: no metrics endpoint.
+    pub metrics_listen: Option<String>,
+    pub director: director::Options,
+}
+
+/// Run `lvsync watch` until SIGTERM or SIGINT.
+pub fn run(opts: WatchOptions) -> Result<(), Error> {
+    if opts.resync_interval.is_zero() {
+        return Err(Error::ResyncInterval);
+    }
+    let name = opts.file.display().to_string();
+    let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
+    // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
+    let text = std::fs::read_to_string(&opts.file)
+        .map_err(|e| Error::Read { path: opts.file.clone(), detail: e.to_string() })?;
+    if let Err(diagnostics) = load(&text) {
+        return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
+    }
+    let director = Director::open(&opts.director)?;
+    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load))
+}
+
+enum Event {
+    File,
+    Hangup,
+    Stop(i32),
+}
+
+/// The watch daemon over any reconciler: serve metrics, follow the file, apply it, and loop
+/// until SIGTERM or SIGINT. Returns `Ok` on a clean stop, leaving the kernel as it is.
+pub fn run_with<R: Reconciler>(
+    file: &Path,
+    resync_every: Duration,
+    metrics_listen: Option<&str>,
+    reconciler: R,
+    parse: Parse,
+) -> Result<(), Error> {
+    let metrics = Arc::new(Metrics::new());
+    if let Some(text) = metrics_listen {
+        let addr = metrics::listen_addr(text).map_err(Error::MetricsAddress)?;
+        let listener = TcpListener::bind(addr).map_err(|source| Error::Listen { addr, source })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
+        metrics::serve(listener, metrics.clone()).map_err(|source| Error::Listen { addr, source })?;
+        info!(%addr, "serving metrics at http://{addr}/metrics");
+    }
+
+    // Signals first: a SIGTERM during the first apply then waits for it to finish.
+    let (tx, rx) = mpsc::channel();
+    let mut signals = Signals::new([SIGHUP, SIGTERM, SIGINT]).map_err(Error::Signals)?;
+    let signal_handle = signals.handle();
+    let signal_tx = tx.clone();
+    std::thread::Builder::new()
+        .name("lvsync-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                let event = if signal == SIGHUP { Event::Hangup } else { Event::Stop(signal) };
+                if signal_tx.send(event).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(Error::Signals)?;
+    // Watching starts before the first read, so no change can slip between them.
+    let file_tx = tx;
+    let mut follower = Follower::start(file, DEBOUNCE, move || {
+        let _ = file_tx.send(Event::File);
+    })?;
+
+    let mut engine = Engine::new(file, reconciler, parse, metrics, resync_every);
+    engine.start().map_err(|err| match err {
+        StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },
+        StartError::Invalid(diagnostics) => Error::Invalid { path: file.to_path_buf(), diagnostics },
+    })?;
+
+    loop {
+        let wait = engine.deadline().saturating_duration_since(Instant::now());
+        let first = match rx.recv_timeout(wait) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => {
+                engine.tick(Instant::now());
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Whatever queued up during the last reconcile is handled once.
+        let (mut file_changed, mut hangup, mut stop) = (false, false, None);
+        for event in std::iter::once(first).chain(rx.try_iter()) {
+            match event {
+                Event::File => file_changed = true,
+                Event::Hangup => hangup = true,
+                Event::Stop(signal) => stop = Some(signal),
+            }
+        }
+        if let Some(signal) = stop {
+            let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
+            info!(signal = name, "stopping; the kernel is left as it is");
+            break;
+        }
+        if let Err(err) = follower.refresh() {
+            warn!(error = %engine::chain(&err), "cannot watch a directory on the file's path; changes there may be seen late");
+        }
+        if hangup {
+            info!(trigger = Trigger::Sighup.as_str(), "SIGHUP: reloading the file");
+            engine.file_event(Trigger::Sighup);
+        } else if file_changed {
+            engine.file_event(Trigger::FileChange);
+        }
+    }
+    signal_handle.close();
+    Ok(())
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Edit-to-kernel latency of `lvsync watch` at 2,000 services x 8 real servers.
+
+Run by bench/watch-latency.sh inside User-Mode Linux (needs IPVS). `gen FILE` writes the
+desired-state file; `run LVSYNC WORKDIR` starts watch on it and measures, from its JSON log:
+- incremental: an edit of one weight (rename over the file) until watch logs the kernel write
+  done ("reconciled", trigger file_change), i.e. debounce + read + diff + observe/plan/execute of
+  the touched service;
+- full: the same one-weight fix made through a full reconcile (SIGHUP: read the whole table,
+  plan, write), from the signal to the log line; and a drift resync that finds nothing.
+"""
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+SERVICES, REALS = 2000, 8
+TARGET = 1000  # the service whose weight is edited
+
+
+def vip(i):
+    return f"10.100.{i // 250}.{i % 250 + 1}"
+
+
+def director(weight):
+    out = ["# yaml-language-server: $schema=../schema/lvsync.schema.json", "version: 1", "services:"]
+    for i in range(SERVICES):
+        out += [f"  - name: svc-{i}", f"    vip: {vip(i)}", "    port: 80", "    scheduler: wrr", "    real_servers:"]
+        for r in range(REALS):
+            w = weight if (i == TARGET and r == 0) else 1
+            out += [f"      - address: 10.1.0.{r + 1}", f"        weight: {w}"]
+    return "\n".join(out) + "\n"
+
+
+def write_over(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, path)
+
+
+class Log:
+    def __init__(self, path):
+        self.path, self.seen = path, 0
+
+    def wait(self, pred, timeout=600):
+        start = time.time()
+        while time.time() - start < timeout:
+            with open(self.path) as f:
+                lines = f.read().splitlines()
+            for line in lines[self.seen:]:
+                self.seen += 1
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if pred(ev):
+                    return ev
+            time.sleep(0.001)
+        raise SystemExit(f"timed out waiting in {self.path}")
+
+
+def stamp(ev):
+    return datetime.fromisoformat(ev["timestamp"].replace("Z", "+00:00")).timestamp()
+
+
+def reconciled(trigger):
+    return lambda ev: ev.get("message") == "reconciled" and ev.get("trigger") == trigger
+
+
+def main():
+    if sys.argv[1] == "gen":
+        with open(sys.argv[2], "w") as f:
+            f.write(director(1))
+        return
+    lvsync, work = sys.argv[2], sys.argv[3]
+    file, log_path = os.path.join(work, "director.yaml"), os.path.join(work, "watch.log")
+    with open(file, "w") as f:
+        f.write(director(1))
+    cmd = [lvsync, "--state-dir", os.path.join(work, "state"), "--iptables", "iptables-legacy",
+           "--log-format", "json", "watch", file, "--resync-interval", "3600"]
+    t = time.time()
+    proc = subprocess.Popen(cmd, stderr=open(log_path, "w"), stdout=subprocess.DEVNULL)
+    log = Log(log_path)
+    first = log.wait(reconciled("start"))
+    print(f"first apply: {first['changes']} changes in {time.time() - t:.1f} s "
+          f"(reconcile {first['duration_ms']:.0f} ms)")
+
+    incremental, incremental_reconcile = [], []
+    for k in range(2, 12):
+        t0 = time.time()
+        write_over(file, director(k))
+        ev = log.wait(reconciled("file_change"))
+        assert ev["changes"] == 1, ev
+        incremental.append((stamp(ev) - t0) * 1000)
+        incremental_reconcile.append(ev["duration_ms"])
+        time.sleep(0.3)
+
+    full, full_reconcile = [], []
+    for k in range(5):
+        subprocess.run(["ipvsadm", "-e", "-t", f"{vip(TARGET)}:80", "-r", "10.1.0.1:80", "-g", "-w", "77"], check=True)
+        t0 = time.time()
+        proc.send_signal(signal.SIGHUP)
+        ev = log.wait(reconciled("sighup"))
+        assert ev["changes"] == 1, ev
+        full.append((stamp(ev) - t0) * 1000)
+        full_reconcile.append(ev["duration_ms"])
+
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait()
+
+    def show(name, xs):
+        print(f"{name}: median {statistics.median(xs):.1f} ms, min {min(xs):.1f}, max {max(xs):.1f} (n={len(xs)})")
+
+    print(f"{SERVICES} services x {REALS} real servers, one weight changed")
+    show("incremental, edit to kernel (file rename -> write done)", incremental)
+    show("incremental, reconcile only (read touched service, plan, write)", incremental_reconcile)
+    show("full, SIGHUP to kernel (read all, plan, write)", full)
+    show("full, reconcile only", full_reconcile)
+    print(f"watch exit status after SIGTERM: {code}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+//! The part of the lab that runs inside the kernel: build the network from the file, start the
+//! responders, apply the file with lvsync itself, send the requests.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::Error;
+use super::client::{self, Held};
+use super::netns::Netns;
+use super::report::{LabReport, ServiceResult};
+use super::responder;
+use super::topology::{Step, Target, Topology};
+use crate::model::Config;
+use crate::state::SocketText;
+
+/// Where `lvsync apply` keeps its state inside the kernel (a tmpfs there).
+const STATE_DIR: &str = "/run/lvsync-lab";
+/// The UML kernel has no nf_tables: the legacy family is the one that works there.
+const IPTABLES: &str = "iptables-legacy";
+
+/// A built lab: the network exists and every responder answers.
+#[derive(Debug)]
+pub struct Lab {
+    pub topology: Topology,
+    exe: PathBuf,
+    client: Netns,
+}
+
+impl Lab {
+    /// Build the network `config` needs and start its responders. `exe` is the lvsync binary
+    /// that `apply` runs. Only inside User-Mode Linux: it changes the network it runs in, so
+    /// anywhere else it refuses.
+    pub fn build(config: &Config, exe: &Path) -> Result<Lab, Error> {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        if !cpu.lines().any(|l| l.starts_with("vendor_id") && l.ends_with("User Mode Linux")) {
+            return Err(Error::NotInKernel);
+        }
+        let topology = Topology::derive(config);
+        for step in topology.steps() {
+            run(&step).map_err(|detail| Error::Build { step: step.to_string(), detail })?;
+        }
+        let open = |name: &str| Netns::open(name).map_err(|source| Error::Netns { name: name.to_string(), source });
+        for real in &topology.reals {
+            let ns = open(&real.netns)?;
+            let listeners: Vec<_> = real.listeners.iter().copied().collect();
+            responder::start(&ns, &listeners)
+                .map_err(|source| Error::Responder { real: real.address.to_string(), source })?;
+        }
+        let client = open(&topology.client.netns)?;
+        Ok(Lab { topology, exe: exe.to_path_buf(), client })
+    }
+
+    /// `lvsync apply FILE` on the director, firewall included; returns what it printed.
+    pub fn apply(&self, file: &Path) -> Result<String, Error> {
+        // From the file's directory, so that what apply says names the file as the user knows it.
+        let (dir, name) = match (file.parent(), file.file_name()) {
+            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => (dir, name),
+            _ => (Path::new("."), file.as_os_str()),
+        };
+        let out = Command::new(&self.exe)
+            .args(["--state-dir", STATE_DIR, "--iptables", IPTABLES, "apply"])
+            .arg(name)
+            .current_dir(dir)
+            .output()
+            .map_err(|source| Error::Exe { path: self.exe.clone(), source })?;
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.push_str(&String::from_utf8_lossy(&out.stderr));
+        if out.status.success() { Ok(text) } else { Err(Error::Apply { status: out.status.to_string(), output: text }) }
+    }
+
+    /// Send `requests` new connections or datagrams to `target` and count who answered.
+    pub fn send(&self, target: &Target, requests: u32) -> ServiceResult {
+        let tally = client::send(&self.client, target, requests);
+        let mut by_real: std::collections::BTreeMap<String, u32> =
+            target.reals.iter().map(|r| (r.clone(), 0)).collect();
+        for (real, n) in &tally.by_real {
+            *by_real.entry(real.clone()).or_default() += n;
+        }
+        ServiceResult {
+            name: target.name.clone(),
+            target: format!("{}/{}", target.protocol, SocketText(target.vip, target.port)),
+            requests,
+            failed: tally.failed(),
+            by_real,
+            failures: tally.failures,
+        }
+    }
+
+    /// Open one TCP connection to `target` and keep it.
+    pub fn hold(&self, target: &Target) -> std::io::Result<Held> {
+        Held::open(&self.client, target)
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.topology.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// The whole run inside the kernel, with progress on stderr.
+pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, exe: &Path) -> Result<LabReport, Error> {
+    let topology = Topology::derive(config);
+    eprintln!(
+        "building the lab: a director, {} real server{}, a client",
+        topology.reals.len(),
+        if topology.reals.len() == 1 { "" } else { "s" }
+    );
+    let lab = Lab::build(config, exe)?;
+    eprintln!("applying {shown_as} with `lvsync apply` (firewall with {IPTABLES})");
+    let said = lab.apply(file)?;
+    for line in said.lines().filter(|l| !l.trim().is_empty()) {
+        eprintln!("  {line}");
+    }
+    let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone() };
+    for target in &lab.topology.targets {
+        eprintln!(
+            "sending {requests} {} {} to {} ({})",
+            target.protocol,
+            if target.protocol == crate::state::Protocol::Udp { "datagrams" } else { "connections" },
+            target.name,
+            SocketText(target.vip, target.port)
+        );
+        report.services.push(lab.send(target, requests));
+    }
+    Ok(report)
+}
+
+fn run(step: &Step) -> Result<(), String> {
+    let (argv, input) = step.command();
+    let (prog, args) = argv.split_first().ok_or("empty command")?;
+    let mut child = Command::new(prog)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {prog}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).map_err(|e| format!("cannot write to {prog}: {e}"))?;
+    }
+    let out = child.wait_with_output().map_err(|e| format!("cannot wait for {prog}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        Err(format!("{}: {}", out.status, said.trim()))
+    }
+}

@@ -1,0 +1,170 @@
+//! What a lab run found, and how it is shown: a table per service, or SPEC's JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+/// The result of one lab run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LabReport {
+    pub services: Vec<ServiceResult>,
+    /// What the lab did not build or send, and why.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceResult {
+    pub name: String,
+    /// `tcp/192.168.2.110:80`.
+    pub target: String,
+    pub requests: u32,
+    pub failed: u32,
+    /// Answers per real server `address:port`: every real server of the service (0 when it never
+    /// answered), and any other address that answered.
+    pub by_real: BTreeMap<String, u32>,
+    /// Failed requests per reason (`timed out`, `refused`, ...).
+    pub failures: BTreeMap<String, u32>,
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    services: Vec<JsonService<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonService<'a> {
+    name: &'a str,
+    requests: u32,
+    failed: u32,
+    by_real: &'a BTreeMap<String, u32>,
+}
+
+impl LabReport {
+    /// Every request of every service was answered.
+    pub fn all_answered(&self) -> bool {
+        self.services.iter().all(|s| s.failed == 0)
+    }
+
+    /// The command's exit status: 0 when every request was answered, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        if self.all_answered() { 0 } else { 1 }
+    }
+
+    /// `{"services": [{"name": "web", "requests": 32, "failed": 0, "by_real": {...}}]}`, as SPEC.
+    pub fn to_json(&self) -> String {
+        let report = JsonReport {
+            services: self
+                .services
+                .iter()
+                .map(|s| JsonService { name: &s.name, requests: s.requests, failed: s.failed, by_real: &s.by_real })
+                .collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
+        text.push('\n');
+        text
+    }
+
+    /// One table per service: real server, answers, share; then failures and notes.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        for (n, s) in self.services.iter().enumerate() {
+            if n > 0 {
+                out.push('\n');
+            }
+            let _ = writeln!(out, "service {} ({}): {} requests, {} failed", s.name, s.target, s.requests, s.failed);
+            let width = s.by_real.keys().map(String::len).max().unwrap_or(0).max("real server".len());
+            let _ = writeln!(out, "  {:<width$}  {:>7}  {:>6}", "real server", "answers", "share");
+            for (real, count) in &s.by_real {
+                let _ = writeln!(out, "  {real:<width$}  {count:>7}  {:>6}", share(*count, s.requests));
+            }
+            if s.failed > 0 {
+                let reasons: Vec<String> = s.failures.iter().map(|(why, n)| format!("{n} {why}")).collect();
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {:>7}  {:>6}  ({})",
+                    "failed",
+                    s.failed,
+                    share(s.failed, s.requests),
+                    reasons.join(", ")
+                );
+            }
+        }
+        if self.services.is_empty() {
+            out.push_str("no service to send requests to\n");
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "note: {note}");
+        }
+        out
+    }
+}
+
+fn share(count: u32, total: u32) -> String {
+    if total == 0 { "-".into() } else { format!("{:.1}%", f64::from(count) * 100.0 / f64::from(total)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> LabReport {
+        LabReport {
+            services: vec![
+                ServiceResult {
+                    name: "web".into(),
+                    target: "tcp/192.168.2.110:80".into(),
+                    requests: 32,
+                    failed: 0,
+                    by_real: [("192.168.2.106:80".to_string(), 16), ("192.168.2.107:80".to_string(), 16)].into(),
+                    failures: BTreeMap::new(),
+                },
+                ServiceResult {
+                    name: "dns".into(),
+                    target: "udp/192.168.2.110:53".into(),
+                    requests: 4,
+                    failed: 3,
+                    by_real: [("192.168.2.106:53".to_string(), 1), ("192.168.2.107:53".to_string(), 0)].into(),
+                    failures: [("timed out".to_string(), 3)].into(),
+                },
+            ],
+            notes: vec!["service marked: a firewall-mark service has no VIP".into()],
+        }
+    }
+
+    #[test]
+    fn json_is_exactly_the_spec_shape() {
+        let r = report();
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"services": [
+                {"name": "web", "requests": 32, "failed": 0,
+                 "by_real": {"192.168.2.106:80": 16, "192.168.2.107:80": 16}},
+                {"name": "dns", "requests": 4, "failed": 3,
+                 "by_real": {"192.168.2.106:53": 1, "192.168.2.107:53": 0}},
+            ]})
+        );
+        assert_eq!(r.exit_code(), 1);
+        let mut ok = r.clone();
+        ok.services.truncate(1);
+        assert_eq!(ok.exit_code(), 0);
+    }
+
+    #[test]
+    fn text_shows_a_table_per_service_with_shares_and_failures() {
+        insta::assert_snapshot!(report().render_text(), @r"
+        service web (tcp/192.168.2.110:80): 32 requests, 0 failed
+          real server       answers   share
+          192.168.2.106:80       16   50.0%
+          192.168.2.107:80       16   50.0%
+
+        service dns (udp/192.168.2.110:53): 4 requests, 3 failed
+          real server       answers   share
+          192.168.2.106:53        1   25.0%
+          192.168.2.107:53        0    0.0%
+          failed                  3   75.0%  (3 timed out)
+        note: service marked: a firewall-mark service has no VIP
+        ");
+    }
+}

@@ -1,0 +1,425 @@
+//! The watch loop's decisions, apart from threads, signals and the kernel: what to read, what
+//! to apply and with what scope, what to log and count, when to retry and resync. The kernel
+//! side is behind [`Reconciler`], so every decision here is tested without one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tracing::{debug, error, info, warn};
+
+use super::backoff::Backoff;
+use super::follow::{Check, Detector, Snapshot};
+use super::metrics::Metrics;
+use super::partial;
+use super::touched::touched;
+use super::{Outcome, Trigger};
+use crate::backend::Executed;
+use crate::director::{self, Director};
+use crate::model::Config;
+use crate::plan::{Change, Plan};
+
+pub use crate::director::Scope;
+
+fn describe(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "all".into(),
+        Scope::Services(keys) if keys.len() == 1 => "1 service".into(),
+        Scope::Services(keys) => format!("{} services", keys.len()),
+    }
+}
+
+/// Brings the kernel to `config` within `scope`: the director in production.
+pub trait Reconciler {
+    type Error: std::error::Error + 'static;
+
+    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), Self::Error>;
+}
+
+impl Reconciler for Director {
+    type Error = director::Error;
+
+    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
+        let applied = self.apply(config, scope)?;
+        Ok((applied.plan, applied.executed))
+    }
+}
+
+/// Parses and validates the file's text; the error is the rendered diagnostics (with lines).
+pub type Parse = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
+
+/// Above this many changes, each one is logged at debug level only (a first apply of thousands).
+const LIST_CHANGES_UP_TO: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileState {
+    Valid,
+    Invalid,
+    Unreadable,
+}
+
+#[derive(Clone)]
+struct Good {
+    config: Config,
+    hash: String,
+    text: String,
+}
+
+/// Why the first read failed: `watch` then exits 1 instead of running without a good file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartError {
+    Unreadable(String),
+    Invalid(String),
+}
+
+pub struct Engine<R: Reconciler> {
+    file: PathBuf,
+    reconciler: R,
+    parse: Parse,
+    metrics: Arc<Metrics>,
+    detector: Detector,
+    file_state: FileState,
+    /// The last file that parsed and validated: what is being enforced.
+    last_good: Option<Good>,
+    /// The config the kernel was last brought to without error.
+    applied: Option<Config>,
+    backoff: Backoff,
+    retry_at: Option<Instant>,
+    resync_every: Duration,
+    next_resync: Instant,
+}
+
+impl<R: Reconciler> Engine<R> {
+    pub fn new(file: &Path, reconciler: R, parse: Parse, metrics: Arc<Metrics>, resync_every: Duration) -> Self {
+        Engine {
+            file: file.to_path_buf(),
+            reconciler,
+            parse,
+            metrics,
+            detector: Detector::default(),
+            file_state: FileState::Unreadable,
+            last_good: None,
+            applied: None,
+            backoff: Backoff::default(),
+            retry_at: None,
+            resync_every,
+            next_resync: Instant::now() + resync_every,
+        }
+    }
+
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    pub fn reconciler(&self) -> &R {
+        &self.reconciler
+    }
+
+    pub fn reconciler_mut(&mut self) -> &mut R {
+        &mut self.reconciler
+    }
+
+    /// Read the file and apply it whole. A file that cannot be read or is invalid is an error
+    /// here (there is no last good file to keep); a kernel error is retried like any other.
+    pub fn start(&mut self) -> Result<(), StartError> {
+        let file = self.file.display().to_string();
+        let snap = match self.detector.check(&self.file) {
+            Check::Changed(snap) | Check::Same(snap) => snap,
+            Check::Unreadable(err) => return Err(StartError::Unreadable(err.to_string())),
+        };
+        let config = (self.parse)(&snap.text).map_err(StartError::Invalid)?;
+        info!(trigger = Trigger::Start.as_str(), %file, hash = %snap.hash_text(), "enforcing file");
+        self.accept(config.clone(), &snap);
+        self.reconcile(Trigger::Start, &config, Scope::All);
+        Ok(())
+    }
+
+    /// The file or a directory on its way changed (or SIGHUP, with `force`: apply even if the
+    /// content is the same, and apply all of it).
+    pub fn file_event(&mut self, trigger: Trigger) {
+        let force = trigger == Trigger::Sighup;
+        let file = self.file.display().to_string();
+        let snap = match self.detector.check(&self.file) {
+            Check::Unreadable(err) => {
+                self.file_state = FileState::Unreadable;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                error!(
+                    trigger = trigger.as_str(), %file, error = %err, enforcing = %self.enforcing(),
+                    "cannot read the file; still enforcing the last good file"
+                );
+                return;
+            }
+            Check::Same(_) if !force && self.file_state != FileState::Unreadable => {
+                debug!(trigger = trigger.as_str(), %file, "file content unchanged");
+                return;
+            }
+            Check::Changed(snap) | Check::Same(snap) => snap,
+        };
+        let parsing = Instant::now();
+        let previous = self.last_good.clone();
+        // An edit inside one service entry is applied from that entry alone, then checked
+        // against the whole file below; SIGHUP always reads the whole file.
+        let quick = match &previous {
+            Some(good) if !force => partial::reparse(&good.text, &good.config, &snap.text, &*self.parse),
+            _ => None,
+        };
+        let quick_used = quick.is_some();
+        let parsed = match quick {
+            Some(config) => Ok(config),
+            None => (self.parse)(&snap.text),
+        };
+        let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
+        let config = match parsed {
+            Ok(config) => config,
+            Err(diagnostics) => {
+                self.file_state = FileState::Invalid;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                error!(
+                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    enforcing = %self.enforcing(),
+                    "file is invalid, nothing changed; still enforcing the last good file"
+                );
+                return;
+            }
+        };
+        self.accept(config.clone(), &snap);
+        let scope = match &self.applied {
+            _ if force || self.retry_at.is_some() => Scope::All,
+            None => Scope::All,
+            Some(applied) => {
+                let t = touched(applied, &config);
+                if t.is_empty() {
+                    info!(
+                        trigger = trigger.as_str(), %file, hash = %snap.hash_text(),
+                        "file changed, but nothing it describes did; nothing to apply"
+                    );
+                    self.metrics.reconciled(trigger, Outcome::Success);
+                    self.applied = Some(config);
+                    return;
+                }
+                if t.global { Scope::All } else { Scope::Services(t.services) }
+            }
+        };
+        info!(
+            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), parse_ms,
+            quick = quick_used, "file changed"
+        );
+        self.reconcile(trigger, &config, scope);
+        if quick_used {
+            self.check_whole(trigger, &snap, &config, previous);
+        }
+    }
+
+    /// After a quick apply from one entry: parse the whole file. It should agree; if it does not
+    /// (or finds the file invalid), the whole file's verdict is what is enforced.
+    fn check_whole(&mut self, trigger: Trigger, snap: &Snapshot, quick: &Config, previous: Option<Good>) {
+        let file = self.file.display().to_string();
+        match (self.parse)(&snap.text) {
+            Ok(whole) if &whole == quick => debug!(trigger = trigger.as_str(), %file, "whole file checked"),
+            Ok(whole) => {
+                warn!(
+                    trigger = trigger.as_str(), %file,
+                    "the whole file differs from the quick read of one entry; applying the whole file"
+                );
+                self.accept(whole.clone(), snap);
+                self.reconcile(trigger, &whole, Scope::All);
+            }
+            Err(diagnostics) => {
+                self.file_state = FileState::Invalid;
+                self.metrics.file_valid(false);
+                self.metrics.reconciled(trigger, Outcome::InvalidFile);
+                self.last_good = previous;
+                error!(
+                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    enforcing = %self.enforcing(),
+                    "file is invalid; going back to the last good file"
+                );
+                if let Some(good) = self.last_good.clone() {
+                    self.reconcile(trigger, &good.config, Scope::All);
+                }
+            }
+        }
+    }
+
+    /// The deadline for [`Engine::tick`]: the next retry or resync.
+    pub fn deadline(&self) -> Instant {
+        match self.retry_at {
+            Some(retry) => retry.min(self.next_resync),
+            None => self.next_resync,
+        }
+    }
+
+    /// Time passed: retry a failed reconcile, or resync to undo drift, when due.
+    pub fn tick(&mut self, now: Instant) {
+        let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
+        if self.retry_at.is_some_and(|at| at <= now) {
+            self.reconcile(Trigger::Retry, &config, Scope::All);
+        } else if self.next_resync <= now {
+            // File systems without change events (NFS, some FUSE, User-Mode Linux's hostfs) are
+            // still followed, at the resync's pace.
+            if self.detector.differs(&self.file) {
+                warn!(
+                    file = %self.file.display(),
+                    "the file changed without a file-system event (is it on NFS?); applying it now"
+                );
+                self.file_event(Trigger::FileChange);
+            }
+            let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
+            self.reconcile(Trigger::Resync, &config, Scope::All);
+        }
+    }
+
+    fn accept(&mut self, config: Config, snap: &Snapshot) {
+        if self.file_state != FileState::Valid {
+            self.metrics.file_valid(true);
+        }
+        self.file_state = FileState::Valid;
+        self.last_good = Some(Good { config, hash: snap.hash_text(), text: snap.text.clone() });
+    }
+
+    fn enforcing(&self) -> String {
+        match &self.last_good {
+            Some(good) => format!("hash {}", good.hash),
+            None => "nothing".into(),
+        }
+    }
+
+    fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
+        let started = Instant::now();
+        if scope == Scope::All {
+            self.next_resync = started + self.resync_every;
+        }
+        let described = describe(&scope);
+        match self.reconciler.reconcile(config, &scope) {
+            Ok((plan, executed)) => {
+                let took = started.elapsed();
+                self.log_changes(trigger, &plan);
+                let s = plan.summary();
+                let duration_ms = took.as_micros() as f64 / 1000.0;
+                let fields = (s.create, s.update, s.delete);
+                if trigger == Trigger::Resync && !plan.is_empty() {
+                    warn!(
+                        trigger = trigger.as_str(),
+                        scope = described.as_str(),
+                        changes = plan.changes.len(),
+                        create = fields.0,
+                        update = fields.1,
+                        delete = fields.2,
+                        writes = executed.writes,
+                        duration_ms,
+                        "drift corrected: live state had moved away from the file"
+                    );
+                } else if trigger == Trigger::Resync {
+                    debug!(
+                        trigger = trigger.as_str(),
+                        scope = described.as_str(),
+                        changes = 0,
+                        duration_ms,
+                        "resync found no drift"
+                    );
+                } else {
+                    info!(
+                        trigger = trigger.as_str(),
+                        scope = described.as_str(),
+                        changes = plan.changes.len(),
+                        create = fields.0,
+                        update = fields.1,
+                        delete = fields.2,
+                        writes = executed.writes,
+                        duration_ms,
+                        "reconciled"
+                    );
+                }
+                for note in &plan.notes {
+                    warn!(trigger = trigger.as_str(), note = %note, "note from planning");
+                }
+                self.metrics.applied(trigger, &plan);
+                self.metrics.reconciled(trigger, Outcome::Success);
+                let reals = config.services.iter().map(|s| s.service.reals.len()).sum();
+                self.metrics.succeeded(SystemTime::now(), config.services.len(), reals);
+                self.applied = Some(config.clone());
+                if self.retry_at.take().is_some() {
+                    info!(trigger = trigger.as_str(), "recovered: the kernel is as the file says again");
+                }
+                self.backoff.reset();
+            }
+            Err(err) => {
+                let delay = self.backoff.next_delay();
+                self.retry_at = Some(Instant::now() + delay);
+                self.metrics.reconciled(trigger, Outcome::Error);
+                error!(
+                    trigger = trigger.as_str(), scope = described.as_str(), error = %chain(&err), retry_in_s = delay.as_secs_f64(),
+                    "reconcile failed; retrying the whole file"
+                );
+            }
+        }
+    }
+
+    fn log_changes(&self, trigger: Trigger, plan: &Plan) {
+        let listed = plan.changes.len() <= LIST_CHANGES_UP_TO;
+        for change in &plan.changes {
+            let (action, kind, id) = (change.action().as_str(), change.kind(), change.id());
+            let detail = detail(change);
+            if listed {
+                info!(trigger = trigger.as_str(), action, kind, id, detail, "change");
+            } else {
+                debug!(trigger = trigger.as_str(), action, kind, id, detail, "change");
+            }
+        }
+        if !listed {
+            info!(trigger = trigger.as_str(), changes = plan.changes.len(), "changes listed at debug level (-v)");
+        }
+    }
+}
+
+/// What an update changes, `weight 1 -> 5`; empty for creations and deletions.
+fn detail(change: &Change) -> String {
+    let mut parts = Vec::new();
+    let mut diff = |name: &str, before: String, after: String| {
+        if before != after {
+            parts.push(format!("{name} {before} -> {after}"));
+        }
+    };
+    match change {
+        Change::UpdateReal { before, after, .. } => {
+            diff("weight", before.weight.to_string(), after.weight.to_string());
+            diff("forward", before.forward.name().into(), after.forward.name().into());
+            diff("upper_threshold", before.upper_threshold.to_string(), after.upper_threshold.to_string());
+            diff("lower_threshold", before.lower_threshold.to_string(), after.lower_threshold.to_string());
+            if parts.is_empty() {
+                parts.push("tunnel".into());
+            }
+        }
+        Change::UpdateService { before, after, .. } => {
+            let flags = |a: &crate::state::ServiceAttrs| a.sched_flags.names(&a.scheduler).join(",");
+            let persistence = |a: &crate::state::ServiceAttrs| match &a.persistence {
+                Some(p) => format!("{}s/{}", p.timeout, p.netmask),
+                None => "off".into(),
+            };
+            diff("scheduler", before.scheduler.to_string(), after.scheduler.to_string());
+            diff("scheduler_flags", flags(before), flags(after));
+            diff("persistence", persistence(before), persistence(after));
+            diff("one_packet", before.one_packet.to_string(), after.one_packet.to_string());
+            if parts.is_empty() {
+                parts.push("persistence engine".into());
+            }
+        }
+        _ => {}
+    }
+    parts.join(", ")
+}
+
+/// `error: cause: cause`, like anyhow's `{:#}`.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

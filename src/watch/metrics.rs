@@ -1,0 +1,239 @@
+//! Prometheus metrics of the watch loop, and the small HTTP server that serves them at
+//! `GET /metrics` (Prometheus text format 0.0.4, encoded by prometheus-client).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use super::{Outcome, Trigger};
+use crate::plan::Plan;
+
+type Labels2 = [(&'static str, &'static str); 2];
+type Labels1 = [(&'static str, &'static str); 1];
+
+pub struct Metrics {
+    registry: Registry,
+    reconciles: Family<Labels2, Counter>,
+    changes: Family<Labels2, Counter>,
+    drift: Family<Labels1, Counter>,
+    last_success: Gauge<f64, AtomicU64>,
+    file_valid: Gauge,
+    services: Gauge,
+    reals: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("lvsync");
+        let m = Metrics {
+            registry: Registry::default(),
+            reconciles: Family::default(),
+            changes: Family::default(),
+            drift: Family::default(),
+            last_success: Gauge::default(),
+            file_valid: Gauge::default(),
+            services: Gauge::default(),
+            reals: Gauge::default(),
+        };
+        registry.register(
+            "reconciles",
+            "Reconciles by what triggered them (start, file_change, sighup, resync, retry) and their outcome (success, error, invalid_file)",
+            m.reconciles.clone(),
+        );
+        registry.register("changes_applied", "Changes made to the kernel, by kind and action", m.changes.clone());
+        registry.register(
+            "drift_corrections",
+            "Changes made by a periodic resync: live state had drifted from the file",
+            m.drift.clone(),
+        );
+        registry.register(
+            "last_success_timestamp_seconds",
+            "Unix time of the last reconcile that left the kernel as the file says",
+            m.last_success.clone(),
+        );
+        registry.register(
+            "file_valid",
+            "1 if the last read of the file parsed and validated, else 0",
+            m.file_valid.clone(),
+        );
+        registry.register("services_managed", "Services in the file being enforced", m.services.clone());
+        registry.register("real_servers_managed", "Real servers in the file being enforced", m.reals.clone());
+        Metrics { registry, ..m }
+    }
+
+    pub fn reconciled(&self, trigger: Trigger, outcome: Outcome) {
+        self.reconciles.get_or_create(&[("trigger", trigger.as_str()), ("outcome", outcome.as_str())]).inc();
+    }
+
+    /// Count what a successful reconcile changed; a resync's changes are drift corrected.
+    pub fn applied(&self, trigger: Trigger, plan: &Plan) {
+        for change in &plan.changes {
+            self.changes.get_or_create(&[("kind", change.kind()), ("action", change.action().as_str())]).inc();
+            if trigger == Trigger::Resync {
+                self.drift.get_or_create(&[("kind", change.kind())]).inc();
+            }
+        }
+    }
+
+    pub fn succeeded(&self, at: SystemTime, services: usize, reals: usize) {
+        let secs = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs_f64();
+        self.last_success.set(secs);
+        self.services.set(i64::try_from(services).unwrap_or(i64::MAX));
+        self.reals.set(i64::try_from(reals).unwrap_or(i64::MAX));
+    }
+
+    pub fn file_valid(&self, valid: bool) {
+        self.file_valid.set(i64::from(valid));
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// `--metrics-listen`: `9100` and `:9100` mean loopback (127.0.0.1); anything else is
+/// `HOST:PORT` as given (`0.0.0.0:9100`, `[::1]:9100`).
+pub fn listen_addr(text: &str) -> Result<SocketAddr, String> {
+    let bare = text.strip_prefix(':').unwrap_or(text);
+    if let Ok(port) = bare.parse::<u16>() {
+        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    }
+    let bad = || format!("`{text}` is not a listen address (expected PORT, :PORT or HOST:PORT)");
+    text.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)
+}
+
+/// Serve `metrics` on `listener` from a background thread, one short request at a time.
+pub fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> io::Result<()> {
+    std::thread::Builder::new().name("lvsync-metrics".into()).spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let timeouts = stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))));
+            if let Err(err) = timeouts.and_then(|()| answer(stream, &metrics)) {
+                tracing::debug!(error = %err, "metrics request failed");
+            }
+        }
+    })?;
+    Ok(())
+}
+
+/// One HTTP/1.x exchange; the stream is closed when it is dropped.
+fn answer<S: Read + Write>(stream: S, metrics: &Metrics) -> io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    // Drain the headers so the client sees a clean close.
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let mut parts = request.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, content_type, body) = match (method, path.split('?').next().unwrap_or("")) {
+        ("GET" | "HEAD", "/metrics") => ("200 OK", prometheus_text::CONTENT_TYPE, metrics.render()),
+        ("GET" | "HEAD", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found; try /metrics\n".into()),
+        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET /metrics\n".into()),
+    };
+    let mut stream = reader.into_inner();
+    write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    if method != "HEAD" {
+        stream.write_all(body.as_bytes())?;
+    }
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::net::UnixStream;
+
+    use super::*;
+    use crate::plan::Change;
+    use crate::state::{Forward, Protocol, RealKey, RealServer, ServiceKey};
+
+    fn weight_edit() -> Plan {
+        let service = ServiceKey::Addr { protocol: Protocol::Tcp, vip: "192.0.2.1".parse().unwrap(), port: 80 };
+        let key = RealKey { address: "10.0.0.1".parse().unwrap(), port: 80 };
+        let real = RealServer { weight: 1, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 };
+        Plan {
+            changes: vec![Change::UpdateReal { service, key, before: real, after: RealServer { weight: 5, ..real } }],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn text_names_every_metric_with_its_labels() {
+        let m = Metrics::new();
+        m.file_valid(true);
+        m.reconciled(Trigger::Start, Outcome::Success);
+        m.reconciled(Trigger::FileChange, Outcome::InvalidFile);
+        m.applied(Trigger::FileChange, &weight_edit());
+        m.applied(Trigger::Resync, &weight_edit());
+        m.succeeded(UNIX_EPOCH + Duration::from_secs(1_700_000_000), 2000, 16000);
+        let text = m.render();
+        for line in [
+            "# TYPE lvsync_reconciles_total counter",
+            "lvsync_reconciles_total{trigger=\"start\",outcome=\"success\"} 1",
+            "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"invalid_file\"} 1",
+            "lvsync_changes_applied_total{kind=\"real_server\",action=\"update\"} 2",
+            "lvsync_drift_corrections_total{kind=\"real_server\"} 1",
+            "lvsync_last_success_timestamp_seconds 1700000000.0",
+            "lvsync_file_valid 1",
+            "lvsync_services_managed 2000",
+            "lvsync_real_servers_managed 16000",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing `{line}` in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn listen_address_without_host_is_loopback() {
+        assert_eq!(listen_addr("9100").unwrap(), "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(listen_addr(":9100").unwrap(), "127.0.0.1:9100".parse().unwrap());
+        assert_eq!(listen_addr("0.0.0.0:9200").unwrap(), "0.0.0.0:9200".parse().unwrap());
+        assert_eq!(listen_addr("[::1]:9100").unwrap(), "[::1]:9100".parse().unwrap());
+        assert!(listen_addr("nine").unwrap_err().contains("not a listen address"));
+    }
+
+    /// Over a socket pair, not the network: the HTTP exchange itself is what is tested here
+    /// (the real listener is tested inside User-Mode Linux).
+    #[test]
+    fn server_answers_metrics_and_refuses_other_paths() {
+        let metrics = Metrics::new();
+        metrics.file_valid(true);
+        let get = |path: &str| {
+            let (mut client, server) = UnixStream::pair().unwrap();
+            write!(client, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            answer(server, &metrics).unwrap();
+            let mut out = String::new();
+            client.read_to_string(&mut out).unwrap();
+            out
+        };
+        let ok = get("/metrics");
+        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
+        assert!(ok.contains("Content-Type: text/plain; version=0.0.4"), "{ok}");
+        assert!(ok.contains("\nlvsync_file_valid 1\n"), "{ok}");
+        assert!(get("/").starts_with("HTTP/1.1 404"));
+    }
+}
