@@ -32,6 +32,9 @@ const WANTED_SNDBUF: usize = 8 << 20;
 const DUMP_COST: usize = 40 << 10;
 const REPLY_COST: usize = 8 << 10;
 const RECV_BUF: usize = 64 << 10;
+/// Dumps in flight at once: enough to save round trips, few enough that the kernel reuses the
+/// same few dump buffers instead of holding one per dump (2,000 dumps would pin 64 MiB).
+const DUMPS_IN_FLIGHT: usize = 64;
 
 /// How a request is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +189,11 @@ impl Client {
         mut on_message: impl FnMut(usize, IpvsMessage),
     ) -> Result<Vec<Outcome>, Error> {
         let mut outcomes: Vec<Outcome> = (0..requests.len()).map(|_| Outcome::NotSent).collect();
-        let cost = if mode == Mode::Dump { DUMP_COST } else { REPLY_COST };
-        let per_batch = (self.rcvbuf / 2 / cost).clamp(1, self.batch_limit);
+        let per_batch = match mode {
+            Mode::Dump => (self.rcvbuf / 2 / DUMP_COST).min(DUMPS_IN_FLIGHT),
+            Mode::Do => self.rcvbuf / 2 / REPLY_COST,
+        };
+        let per_batch = per_batch.clamp(1, self.batch_limit);
         let mut start = 0;
         while start < requests.len() {
             let end = self.batch_end(requests, start, per_batch);
