@@ -242,7 +242,9 @@ impl Client {
         on_message: &mut impl FnMut(usize, IpvsMessage),
     ) -> Result<(), Error> {
         // Never send with family 0: the kernel silently ACKs such messages.
-        debug_assert!(self.family != 0);
+        if self.family == 0 {
+            return Err(Error::NoIpvs);
+        }
         let base = self.seq.wrapping_add(1);
         // Only the last request of a batch asks for an ACK: the kernel handles the datagram in
         // order and reports every failure anyway, so that ACK means all before it are done, and
