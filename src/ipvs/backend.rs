@@ -3,6 +3,7 @@
 //! in place (SET_SERVICE, SET_DEST) so that connections and counters survive.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use super::attrs::{IpvsAttr, Stats};
 use super::client::{Client, Mode, Outcome};
@@ -12,6 +13,10 @@ use super::{Error, refusal};
 use crate::backend::{self, Backend, Executed};
 use crate::plan::Change;
 use crate::state::{Service, ServiceKey, State, Timeouts};
+
+/// Up to this many services are read one GET_SERVICE each; more, and one dump of all services
+/// is cheaper (each GET_SERVICE answer takes a page of the receive buffer).
+const ONE_BY_ONE: usize = 32;
 
 pub struct IpvsBackend {
     client: Client,
@@ -29,24 +34,68 @@ impl IpvsBackend {
 
     /// Read the whole table (services, real servers, timeouts) into `state`.
     pub fn observe_ipvs(&mut self, state: &mut State) -> Result<(), Error> {
-        let mut services = BTreeMap::new();
-        let dump = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
-        let outcome = self.client.pipeline(std::slice::from_ref(&dump), Mode::Dump, false, |_, msg| {
-            if let Some((key, attrs)) = msg.service().and_then(service_from) {
-                services.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
-            }
-        })?;
-        check(outcome, |_| ("reading the IPVS services".to_string(), IpvsCmd::GetService))?;
+        let started = Instant::now();
+        let mut services = self.dump_services()?;
         let keys: Vec<ServiceKey> = services.keys().copied().collect();
         self.read_reals(&keys, &mut services)?;
         state.services = services;
         state.timeouts = self.timeouts()?;
+        let reals: usize = state.services.values().map(|s| s.reals.len()).sum();
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(services = state.services.len(), reals, ms, "read the IPVS table");
         Ok(())
     }
 
     /// Read only these services and their real servers into `state`; a service missing from the
     /// kernel is removed from `state`. The rest of `state` is left alone.
     pub fn observe_services(&mut self, keys: &[ServiceKey], state: &mut State) -> Result<(), Error> {
+        let started = Instant::now();
+        let mut found = if keys.len() > ONE_BY_ONE {
+            let wanted: BTreeSet<&ServiceKey> = keys.iter().collect();
+            let mut all = self.dump_services()?;
+            all.retain(|k, _| wanted.contains(k));
+            all
+        } else {
+            self.get_services(keys)?
+        };
+        let present: Vec<ServiceKey> = found.keys().copied().collect();
+        self.read_reals(&present, &mut found)?;
+        for key in keys {
+            match found.remove(key) {
+                Some(svc) => {
+                    let name = state.services.get(key).and_then(|s| s.name.clone());
+                    state.services.insert(*key, Service { name, ..svc });
+                }
+                None => {
+                    state.services.remove(key);
+                }
+            }
+        }
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(services = keys.len(), ms, "read IPVS services");
+        Ok(())
+    }
+
+    /// Every service, without its real servers: one dump.
+    fn dump_services(&mut self) -> Result<BTreeMap<ServiceKey, Service>, Error> {
+        let mut services = BTreeMap::new();
+        let dump = IpvsMessage::new(IpvsCmd::GetService, Vec::new());
+        let outcome = self.client.pipeline(std::slice::from_ref(&dump), Mode::Dump, false, |_, msg| {
+            match msg.service().and_then(service_from) {
+                Some((key, attrs)) => {
+                    services.insert(key, Service { name: None, attrs, reals: BTreeMap::new() });
+                }
+                // A protocol other than TCP, UDP or SCTP (ipvsadm cannot make one either).
+                None => tracing::warn!(service = ?msg.service(), "left out an IPVS service lvsync cannot describe"),
+            }
+        })?;
+        check(outcome, |_| ("reading the IPVS services".to_string(), IpvsCmd::GetService))?;
+        Ok(services)
+    }
+
+    /// These services, without their real servers, one GET_SERVICE each (pipelined); a missing
+    /// one is left out.
+    fn get_services(&mut self, keys: &[ServiceKey]) -> Result<BTreeMap<ServiceKey, Service>, Error> {
         let requests: Vec<IpvsMessage> = keys
             .iter()
             .map(|k| IpvsMessage::new(IpvsCmd::GetService, vec![IpvsAttr::Service(service_identity(k))]))
@@ -67,20 +116,7 @@ impl IpvsBackend {
             })
             .collect();
         check(outcomes, |i| (format!("reading service {}", keys[i]), IpvsCmd::GetService))?;
-        let present: Vec<ServiceKey> = found.keys().copied().collect();
-        self.read_reals(&present, &mut found)?;
-        for key in keys {
-            match found.remove(key) {
-                Some(svc) => {
-                    let name = state.services.get(key).and_then(|s| s.name.clone());
-                    state.services.insert(*key, Service { name, ..svc });
-                }
-                None => {
-                    state.services.remove(key);
-                }
-            }
-        }
-        Ok(())
+        Ok(found)
     }
 
     /// One destination dump per service, pipelined.
@@ -132,6 +168,7 @@ impl IpvsBackend {
     /// Carry out the IPVS changes of `changes`, in order, pipelined; stop at the first batch in
     /// which the kernel refused one, and report the first refusal.
     pub fn execute_ipvs(&mut self, changes: &[Change]) -> Result<Executed, Error> {
+        let started = Instant::now();
         let mut requests = Vec::with_capacity(changes.len());
         let mut origin = Vec::with_capacity(changes.len());
         for (i, change) in changes.iter().enumerate() {
@@ -140,8 +177,13 @@ impl IpvsBackend {
                 origin.push(i);
             }
         }
+        if requests.is_empty() {
+            return Ok(Executed::default());
+        }
         let outcomes = self.client.pipeline(&requests, Mode::Do, true, |_, _| {})?;
         let done = outcomes.iter().filter(|o| matches!(o, Outcome::Done)).count();
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(requests = requests.len(), done, ms, "sent the IPVS changes");
         let mut failures = outcomes.into_iter().enumerate().filter_map(|(i, o)| match o {
             Outcome::Failed(e) => Some((i, e)),
             _ => None,

@@ -27,15 +27,20 @@ const GENL_HDRLEN: usize = 4;
 /// IPVS needs anyway.
 const WANTED_RCVBUF: usize = 32 << 20;
 const WANTED_SNDBUF: usize = 8 << 20;
-/// A dump part is allocated at up to 32 KiB (the size of our reads); an ACK costs well under 1 KiB.
+/// What one answer may hold of the receive buffer: a dump part is allocated at up to 32 KiB (the
+/// size of our reads); a reply to GET_SERVICE up to a page or two; an error far less.
 const DUMP_COST: usize = 40 << 10;
-const ACK_COST: usize = 1 << 10;
+const REPLY_COST: usize = 8 << 10;
 const RECV_BUF: usize = 64 << 10;
+/// Dumps in flight at once: enough to save round trips, few enough that the kernel reuses the
+/// same few dump buffers instead of holding one per dump (2,000 dumps would pin 64 MiB).
+const DUMPS_IN_FLIGHT: usize = 64;
 
 /// How a request is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// One ACK or error (after its reply message, if the command has one).
+    /// Its reply message, if the command has one; an error if it fails (the last request of a
+    /// batch is also ACKed, which closes the batch).
     Do,
     /// A dump: messages, then DONE; or an error.
     Dump,
@@ -184,8 +189,11 @@ impl Client {
         mut on_message: impl FnMut(usize, IpvsMessage),
     ) -> Result<Vec<Outcome>, Error> {
         let mut outcomes: Vec<Outcome> = (0..requests.len()).map(|_| Outcome::NotSent).collect();
-        let cost = if mode == Mode::Dump { DUMP_COST } else { ACK_COST };
-        let per_batch = (self.rcvbuf / 2 / cost).clamp(1, self.batch_limit);
+        let per_batch = match mode {
+            Mode::Dump => (self.rcvbuf / 2 / DUMP_COST).min(DUMPS_IN_FLIGHT),
+            Mode::Do => self.rcvbuf / 2 / REPLY_COST,
+        };
+        let per_batch = per_batch.clamp(1, self.batch_limit);
         let mut start = 0;
         while start < requests.len() {
             let end = self.batch_end(requests, start, per_batch);
@@ -234,24 +242,31 @@ impl Client {
         on_message: &mut impl FnMut(usize, IpvsMessage),
     ) -> Result<(), Error> {
         // Never send with family 0: the kernel silently ACKs such messages.
-        debug_assert!(self.family != 0);
+        if self.family == 0 {
+            return Err(Error::NoIpvs);
+        }
         let base = self.seq.wrapping_add(1);
+        // Only the last request of a batch asks for an ACK: the kernel handles the datagram in
+        // order and reports every failure anyway, so that ACK means all before it are done, and
+        // 18,000 requests need a few reads instead of 18,000.
         let flags = match mode {
-            Mode::Do => NLM_F_REQUEST | NLM_F_ACK,
+            Mode::Do => NLM_F_REQUEST,
             Mode::Dump => NLM_F_REQUEST | NLM_F_DUMP,
         };
+        let last = range.end - 1;
         for o in &mut outcomes[range.clone()] {
             *o = Outcome::NotSent;
         }
         self.send_buf.clear();
-        for req in &requests[range.clone()] {
+        for (index, req) in requests[range.clone()].iter().enumerate() {
+            let ack = mode == Mode::Do && range.start + index == last;
             let len = NLMSG_HDRLEN + GENL_HDRLEN + req.buffer_len();
             let at = self.send_buf.len();
             self.send_buf.resize(at + align(len), 0);
             let mut header = NetlinkHeader::default();
             header.length = len as u32;
             header.message_type = self.family;
-            header.flags = flags;
+            header.flags = if ack { flags | NLM_F_ACK } else { flags };
             header.sequence_number = self.next_seq();
             let buf = &mut self.send_buf[at..];
             header.emit(buf);
@@ -263,7 +278,10 @@ impl Client {
         if sent != self.send_buf.len() {
             return Err(Error::Io { doing: doing(), source: io::Error::other("short netlink send") });
         }
-        let mut pending = range.len();
+        let mut pending = match mode {
+            Mode::Do => 1,
+            Mode::Dump => range.len(),
+        };
         while pending > 0 {
             self.recv().map_err(|source| Error::Io { doing: doing(), source })?;
             let mut off = 0;
@@ -298,10 +316,17 @@ impl Client {
                     _ => None,
                 };
                 if let Some(outcome) = finished {
-                    if matches!(outcomes[index], Outcome::NotSent) {
+                    if matches!(outcomes[index], Outcome::NotSent) && (mode == Mode::Dump || index == last) {
                         pending -= 1;
                     }
                     outcomes[index] = outcome;
+                }
+            }
+        }
+        if mode == Mode::Do {
+            for o in &mut outcomes[range] {
+                if matches!(o, Outcome::NotSent) {
+                    *o = Outcome::Done;
                 }
             }
         }

@@ -88,3 +88,29 @@ pub(crate) fn refusal(cmd: IpvsCmd, err: &io::Error, scheduler: Option<&str>, en
         _ => format!("the kernel refused: {err}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn why(cmd: IpvsCmd, errno: i32, sched: Option<&str>, pe: Option<&str>) -> String {
+        refusal(cmd, &io::Error::from_raw_os_error(errno), sched, pe)
+    }
+
+    #[test]
+    fn the_same_errno_means_different_things_for_services_and_real_servers() {
+        assert_eq!(
+            why(IpvsCmd::NewService, libc::ENOENT, Some("foo"), None),
+            "unknown scheduler `foo`: load its module with `modprobe ip_vs_foo`"
+        );
+        assert!(
+            why(IpvsCmd::SetService, libc::ENOENT, Some("rr"), Some("sip")).contains("modprobe ip_vs_rr ip_vs_pe_sip")
+        );
+        assert_eq!(why(IpvsCmd::SetDest, libc::ENOENT, None, None), "no such real server in this service");
+        assert!(why(IpvsCmd::NewDest, libc::EINVAL, None, None).contains("unicast address"));
+        assert!(why(IpvsCmd::NewService, libc::EINVAL, None, None).contains("refused the service"));
+        assert!(why(IpvsCmd::GetService, libc::EPERM, None, None).contains("CAP_NET_ADMIN"));
+        assert!(why(IpvsCmd::NewDest, libc::ERANGE, None, None).contains("out of range"));
+        assert!(why(IpvsCmd::Flush, libc::EIO, None, None).starts_with("the kernel refused: "));
+    }
+}

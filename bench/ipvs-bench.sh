@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# lvsync against ipvsadm on the same IPVS table, side by side in ONE User-Mode Linux boot:
+#   bulk apply from an empty table      vs  ipvsadm-restore
+#   plan with nothing to change         vs  ipvsadm-save -n
+#   apply of one weight change
+#   peak RSS of plan
+# Usage (as root): bench/ipvs-bench.sh [SERVICES [REALS]]     (default 2000 services x 8 real servers)
+# UML is slower per system call than a real machine: compare the tools with each other, not
+# with figures measured elsewhere.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "${1:-}" != "--inside" ]; then
+    services=${1:-2000}
+    reals=${2:-8}
+    [ -x /usr/bin/linux.uml ] || { echo "error: install user-mode-linux (apt-get install -y user-mode-linux kmod ipvsadm)" >&2; exit 1; }
+    cd "$repo"
+    cargo build --release --quiet
+    # On disk, not under /tmp or /run: the kernel mounts tmpfs over those.
+    work=$repo/target/bench-ipvs
+    rm -rf "$work"
+    mkdir -p "$work/modules/lib"
+    ln -s /usr/lib/uml/modules "$work/modules/lib/modules"
+    # The same table twice: as an lvsync file and as ipvsadm-restore input. Real servers get
+    # weights 1..5 and live in 10.1.0.0/16, which the director's dummy interface makes routable.
+    awk -v S="$services" -v R="$reals" -v Y="$work/bench.yaml" -v F="$work/bench.rules" 'BEGIN {
+        print "version: 1\nownership: exclusive\nservices:" > Y
+        for (i = 0; i < S; i++) {
+            vip = sprintf("10.3.%d.%d", int(i / 250), i % 250 + 1)
+            printf "  - name: s%d\n    vip: %s\n    port: 80\n    scheduler: wlc\n    forward: dr\n    real_servers:\n", i, vip > Y
+            printf "-A -t %s:80 -s wlc\n", vip > F
+            for (j = 0; j < R; j++) {
+                n = i * R + j
+                addr = sprintf("10.1.%d.%d", 10 + int(n / 250), n % 250 + 1)
+                printf "      - {address: %s, weight: %d}\n", addr, n % 5 + 1 > Y
+                printf "-a -t %s:80 -r %s:80 -g -w %d\n", vip, addr, n % 5 + 1 > F
+            }
+        }
+    }'
+    # One weight changed: the first real server of service s0 (weight 1 -> 9).
+    sed '0,/weight: 1}/s//weight: 9}/' "$work/bench.yaml" > "$work/bench-one-weight.yaml"
+    {
+        echo '#!/bin/sh'
+        echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp'
+        for m in ip_vs ip_vs_wlc ip_vs_rr dummy ip_tables iptable_filter ip6_tables ip6table_filter xt_comment; do
+            echo "modprobe -d '$work/modules' $m"
+        done
+        echo 'ip link set lo up'
+        echo "'$repo/bench/ipvs-bench.sh' --inside '$work' > '$work/output' 2>&1"
+        echo "echo \$? > '$work/status'"
+        echo 'sync; halt -f'
+    } > "$work/init"
+    chmod +x "$work/init"
+    echo "booting User-Mode Linux: $services services x $reals real servers..." >&2
+    /usr/bin/linux.uml mem=2048M root=/dev/root rootfstype=hostfs rootflags=/ rw con=null con0=null,fd:2 \
+        "init=$work/init" </dev/null >/dev/null 2>"$work/console" || true
+    cat "$work/output"
+    exit "$(cat "$work/status" 2>/dev/null || echo 1)"
+fi
+
+# ---- inside the kernel ----
+work=$2
+lvsync="$repo/target/release/lvsync"
+opts=(--state-dir "$work/state" --iptables iptables-legacy)
+ip link add lvs0 type dummy && ip link set lvs0 up && ip addr add 10.1.0.254/16 dev lvs0
+
+now() { date +%s%N; }
+# Run a command 3 times (table restored by $2 before each), print the median wall time in ms.
+timed() {
+    local cmd=$1 before=$2 t=()
+    for _ in 1 2 3; do
+        eval "$before"
+        local s; s=$(now)
+        eval "$cmd" >/dev/null
+        t+=($(( ($(now) - s) / 1000000 )))
+    done
+    printf '%s\n' "${t[@]}" | sort -n | sed -n 2p
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
+
+services=$(grep -c '^-A' "$work/bench.rules")
+dests=$(grep -c '^-a' "$work/bench.rules")
+
+restore=$(timed "ipvsadm-restore < '$work/bench.rules'" "ipvsadm -C")
+ipvsadm-save -n | sort > "$work/saved-by-ipvsadm"
+save=$(timed "ipvsadm-save -n" "true")
+apply=$(timed "'$lvsync' ${opts[*]} apply -q '$work/bench.yaml'" "ipvsadm -C; rm -rf '$work/state'")
+ipvsadm-save -n | sort > "$work/saved-by-lvsync"
+cmp -s "$work/saved-by-ipvsadm" "$work/saved-by-lvsync" || { echo "FAIL: lvsync and ipvsadm-restore built different tables"; exit 1; }
+plan=$(timed "'$lvsync' ${opts[*]} plan --detailed-exitcode '$work/bench.yaml'" "true")
+"$lvsync" "${opts[@]}" plan --detailed-exitcode "$work/bench.yaml" >/dev/null || { echo "FAIL: plan after apply is not empty"; exit 1; }
+rss=$(/usr/bin/time -f %M "$lvsync" "${opts[@]}" plan "$work/bench.yaml" 2>&1 >/dev/null | tail -1)
+s=$(now)
+"$lvsync" "${opts[@]}" apply "$work/bench-one-weight.yaml" > "$work/one-weight.out"
+one=$(( ($(now) - s) / 1000000 ))
+grep -q "update" "$work/one-weight.out" || { echo "FAIL: the weight change was not applied"; cat "$work/one-weight.out"; exit 1; }
+
+# Where lvsync's time goes: its own debug log times the netlink work; validate times the file.
+validate=$(timed "'$lvsync' validate '$work/bench.yaml'" "true")
+ms_of() { grep "$1" "$2" | grep -o 'ms=[0-9]*' | tail -1 | cut -d= -f2; }
+ipvsadm -C; rm -rf "$work/state"
+LVSYNC_LOG=lvsync::ipvs=debug "$lvsync" "${opts[@]}" apply "$work/bench.yaml" >/dev/null 2>"$work/apply.log"
+LVSYNC_LOG=lvsync::ipvs=debug "$lvsync" "${opts[@]}" plan "$work/bench.yaml" >/dev/null 2>"$work/plan.log"
+sent=$(ms_of 'sent the IPVS changes' "$work/apply.log")
+reread=$(ms_of 'read IPVS services' "$work/apply.log")
+read=$(ms_of 'read the IPVS table' "$work/plan.log")
+
+echo "IPVS table: $services services, $dests real servers (Linux $(uname -r), User-Mode Linux; median of 3 runs)"
+printf '%-44s %8s ms\n' "ipvsadm-restore (empty table)" "$restore"
+printf '%-44s %8s ms   %s faster than ipvsadm-restore (target 10x)\n' "lvsync apply (empty table)" "$apply" "$(ratio "$restore" "$apply")"
+printf '%-44s %8s ms\n' "ipvsadm-save -n" "$save"
+printf '%-44s %8s ms   %s faster than ipvsadm-save -n (target 2x)\n' "lvsync plan (nothing to change)" "$plan" "$(ratio "$save" "$plan")"
+printf '%-44s %8s ms\n' "lvsync apply (one weight changed)" "$one"
+printf '%-44s %8s MiB (target 64)\n' "lvsync plan peak RSS" "$(( rss / 1024 ))"
+echo "of which:"
+printf '  %-42s %8s ms\n' "reading + checking the file (lvsync validate)" "$validate"
+printf '  %-42s %8s ms\n' "plan: reading the IPVS table over netlink" "$read"
+printf '  %-42s %8s ms   %s faster than ipvsadm-restore\n' "apply: sending $((services + dests)) requests" "$sent" "$(ratio "$restore" "$sent")"
+printf '  %-42s %8s ms\n' "apply: reading the services back" "$reread"
+printf '  %-42s %8s ms   %s faster than ipvsadm-save -n\n' "IPVS read alone, vs ipvsadm-save -n" "$read" "$(ratio "$save" "$read")"
