@@ -5,7 +5,7 @@
 use crate::plan::Change;
 use std::collections::BTreeSet;
 
-use crate::state::{ServiceKey, State};
+use crate::state::{Family, ServiceKey, State};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -47,6 +47,10 @@ pub trait Backend {
         Ok(())
     }
 
+    /// Limit later `observe` calls to the firewall of these families (the others are known to
+    /// hold nothing lvsync wants or made). Backends without a firewall ignore it.
+    fn focus_firewall(&mut self, _families: &BTreeSet<Family>) {}
+
     /// Carry out, in order, the changes of `changes` that belong to this backend; ignore others.
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error>;
 }
@@ -71,6 +75,12 @@ impl System {
             b.observe_services(keys, &mut state)?;
         }
         Ok(state)
+    }
+
+    pub fn focus_firewall(&mut self, families: &BTreeSet<Family>) {
+        for b in &mut self.backends {
+            b.focus_firewall(families);
+        }
     }
 
     /// Changes are handed over in runs of one backend's kind, so that apply order (services,

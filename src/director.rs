@@ -9,7 +9,7 @@ use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
 use crate::model::Config;
 use crate::plan::{self, Plan};
-use crate::state::{ServiceKey, State};
+use crate::state::{Family, ServiceKey, State};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -84,6 +84,12 @@ impl Director {
         Ok(self.dir.load()?)
     }
 
+    /// The live IPVS table alone (for `export`): the firewall is not read.
+    pub fn observe_ipvs(&mut self) -> Result<State, Error> {
+        self.system.focus_firewall(&BTreeSet::new());
+        self.observe(&Scope::All)
+    }
+
     /// Live state, with the names lvsync remembers for the services it applied.
     pub fn observe(&mut self, scope: &Scope) -> Result<State, Error> {
         let inventory = self.dir.load()?;
@@ -97,8 +103,9 @@ impl Director {
 
     pub fn plan(&mut self, config: &Config, scope: &Scope) -> Result<Planned, Error> {
         let inventory = self.dir.load()?;
-        let observed = self.observe(scope)?;
         let desired = desired_state(config);
+        self.system.focus_firewall(&firewall_to_read(&desired, &inventory));
+        let observed = self.observe(scope)?;
         let (d, o) = (restrict(&desired, scope), restrict(&observed, scope));
         let plan = plan::plan(&d, &o, config.ownership, &inventory);
         Ok(Planned { plan, observed, desired })
@@ -123,6 +130,9 @@ impl Director {
             for (key, svc) in &wanted.services {
                 recorded.services.insert(*key, svc.name.clone());
             }
+            if let Some(made) = &mut recorded.firewall {
+                made.extend(chain_families(&wanted));
+            }
             if recorded != inventory {
                 self.dir.save(&recorded)?;
             }
@@ -131,7 +141,10 @@ impl Director {
 
         let mut settled = inventory.clone();
         match scope {
-            Scope::All => settled.services = names_of(&desired),
+            Scope::All => {
+                settled.services = names_of(&desired);
+                settled.firewall = Some(chain_families(&desired));
+            }
             Scope::Services(keys) => {
                 for key in keys {
                     match desired.services.get(key) {
@@ -141,7 +154,7 @@ impl Director {
                 }
             }
         }
-        if settled.services != recorded.services || !inventory.found {
+        if settled.services != recorded.services || settled.firewall != recorded.firewall || !inventory.found {
             self.dir.save(&settled)?;
         }
 
@@ -155,6 +168,20 @@ impl Director {
             }
         }
         Ok(Applied { plan, executed })
+    }
+}
+
+fn chain_families(state: &State) -> BTreeSet<Family> {
+    state.chains.keys().map(|id| id.family).collect()
+}
+
+/// The firewall families worth reading: where the file wants rules, and where lvsync made rules
+/// before (to remove them); every family when the inventory does not say. A director whose file
+/// has no firewall intents then pays for no `iptables-save` at all.
+fn firewall_to_read(desired: &State, inventory: &Inventory) -> BTreeSet<Family> {
+    match &inventory.firewall {
+        Some(made) => made.iter().copied().chain(chain_families(desired)).collect(),
+        None => [Family::Ipv4, Family::Ipv6].into(),
     }
 }
 
@@ -194,4 +221,31 @@ pub fn connect(opts: &Options) -> Result<System, Error> {
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
     Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall)] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Chain, ChainId, Hook};
+
+    fn with_chain(family: Family) -> State {
+        let mut s = State::default();
+        s.chains.insert(ChainId { family, hook: Hook::Input }, Chain { rules: vec!["-j DROP".into()], jump: true });
+        s
+    }
+
+    #[test]
+    fn the_firewall_is_read_where_the_file_wants_rules_or_lvsync_made_them() {
+        let both: BTreeSet<Family> = [Family::Ipv4, Family::Ipv6].into();
+        // Unknown (first run, lost or old inventory): read everything.
+        assert_eq!(firewall_to_read(&State::default(), &Inventory::default()), both);
+        // Known to have made nothing, wanting nothing: read nothing.
+        let none_made = Inventory { found: true, firewall: Some(BTreeSet::new()), ..Default::default() };
+        assert!(firewall_to_read(&State::default(), &none_made).is_empty());
+        // Wanted now, or made before (to be removed).
+        assert_eq!(firewall_to_read(&with_chain(Family::Ipv6), &none_made), [Family::Ipv6].into());
+        let v4_made = Inventory { found: true, firewall: Some([Family::Ipv4].into()), ..Default::default() };
+        assert_eq!(firewall_to_read(&State::default(), &v4_made), [Family::Ipv4].into());
+        assert_eq!(firewall_to_read(&with_chain(Family::Ipv6), &v4_made), both);
+    }
 }

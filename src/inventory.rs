@@ -1,7 +1,7 @@
 //! The state directory: the inventory of what lvsync applied (so `managed` ownership can
 //! delete a service that left the file) and the lock that keeps one lvsync per directory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::ServiceKey;
+use crate::state::{Family, ServiceKey};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -17,12 +17,17 @@ pub struct Inventory {
     pub services: BTreeMap<ServiceKey, Option<String>>,
     /// False when no inventory file was found (first run, or lost): planning says so.
     pub found: bool,
+    /// The address families in which lvsync's firewall chains exist, as far as lvsync made them;
+    /// `None` when unknown (no inventory, or one from before this was recorded): read them all.
+    pub firewall: Option<BTreeSet<Family>>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     version: u32,
     services: BTreeMap<String, Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    firewall: Option<BTreeSet<Family>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,7 +119,7 @@ impl StateDir {
             let key = id.parse().map_err(|detail| Error::Damaged { path: path.clone(), detail })?;
             services.insert(key, name);
         }
-        Ok(Inventory { services, found: true })
+        Ok(Inventory { services, found: true, firewall: disk.firewall })
     }
 
     /// Written to a temporary file and renamed, so a crash never leaves half an inventory.
@@ -123,6 +128,7 @@ impl StateDir {
         let disk = OnDisk {
             version: 1,
             services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
+            firewall: inventory.firewall.clone(),
         };
         let mut text = serde_json::to_string_pretty(&disk).expect("inventory serializes");
         text.push('\n');
@@ -143,10 +149,12 @@ mod tests {
         let mut inv = Inventory::default();
         inv.services.insert("tcp/192.168.2.110:80".parse().unwrap(), Some("web".into()));
         inv.services.insert("fwmark/3/ipv6".parse().unwrap(), None);
+        inv.firewall = Some([Family::Ipv6].into());
         sd.save(&inv).unwrap();
         let back = sd.load().unwrap();
         assert!(back.found);
         assert_eq!(back.services, inv.services);
+        assert_eq!(back.firewall, inv.firewall);
 
         let err = StateDir::lock(dir.path(), Duration::from_millis(120)).unwrap_err();
         assert!(matches!(err, Error::Locked { .. }), "{err}");

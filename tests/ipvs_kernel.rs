@@ -148,7 +148,8 @@ fn a_service_removed_from_the_file_is_deleted(b: &mut IpvsBackend) {
     reset();
     let full = rich_state();
     b.execute(&creations(&full)).unwrap();
-    let inventory = Inventory { services: full.services.keys().map(|k| (*k, None)).collect(), found: true };
+    let inventory =
+        Inventory { services: full.services.keys().map(|k| (*k, None)).collect(), found: true, ..Default::default() };
     let mut smaller = full.clone();
     smaller.services.remove(&svc("tcp/10.1.0.1:80"));
     let p = plan(&smaller, &observe(b), Ownership::Managed, &inventory);
@@ -177,7 +178,7 @@ fn identity_change_is_delete_and_create(b: &mut IpvsBackend) {
     let old = one_service("tcp/10.1.0.1:80", rr.clone(), &[("10.1.1.1", 80, 1)]);
     b.execute(&creations(&old)).unwrap();
     let new = one_service("tcp/10.1.0.1:8080", rr, &[("10.1.1.1", 80, 1)]);
-    let inventory = Inventory { services: [(svc("tcp/10.1.0.1:80"), None)].into(), found: true };
+    let inventory = Inventory { services: [(svc("tcp/10.1.0.1:80"), None)].into(), found: true, ..Default::default() };
     let p = plan(&new, &observe(b), Ownership::Managed, &inventory);
     assert_eq!(
         ids(&p),

@@ -57,7 +57,11 @@ fn live() -> (State, Inventory) {
         .insert(old, Service { name: Some("old".into()), attrs: ServiceAttrs::default(), reals: one("192.168.2.106") });
     s.services.insert(foreign, Service { name: None, attrs: ServiceAttrs::default(), reals: one("10.1.1.2") });
     s.timeouts = Timeouts { tcp: Some(900), tcp_fin: Some(120), udp: Some(300) };
-    let inventory = Inventory { services: [(web, Some("web".into())), (old, Some("old".into()))].into(), found: true };
+    let inventory = Inventory {
+        services: [(web, Some("web".into())), (old, Some("old".into()))].into(),
+        found: true,
+        ..Default::default()
+    };
     (s, inventory)
 }
 

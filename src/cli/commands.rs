@@ -218,7 +218,7 @@ fn report_applied(plan: &Plan, writes: usize, format: Format) {
 
 fn export(g: &Global) -> anyhow::Result<i32> {
     let mut director = Director::open(&options(g))?;
-    let state = director.observe(&Scope::All)?;
+    let state = director.observe_ipvs()?;
     print!("{}", model::export(&state));
     Ok(0)
 }

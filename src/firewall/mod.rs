@@ -101,6 +101,9 @@ pub struct Firewall {
     tools: Option<[Tools; 2]>,
     /// Why IPv6 could not be read at the last `observe`, if it could not.
     ipv6_unavailable: Option<String>,
+    /// The families `observe` reads (both unless focused): a family where lvsync neither wants
+    /// nor made rules is not worth two `-save` runs.
+    families: BTreeSet<Family>,
 }
 
 impl Firewall {
@@ -118,7 +121,12 @@ impl Firewall {
             };
             [family("iptables"), family("ip6tables")]
         });
-        Firewall { iptables: iptables.to_string(), tools, ipv6_unavailable: None }
+        Firewall {
+            iptables: iptables.to_string(),
+            tools,
+            ipv6_unavailable: None,
+            families: [Family::Ipv4, Family::Ipv6].into(),
+        }
     }
 
     fn tools(&self, family: Family) -> Result<&Tools, Error> {
@@ -186,7 +194,7 @@ impl Backend for Firewall {
     /// at all no lvsync chain can exist: a director whose file has no firewall intents needs none
     /// (executing a chain change still fails, saying to install iptables).
     fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
-        for family in [Family::Ipv4, Family::Ipv6] {
+        for family in self.families.clone() {
             let table = match self.read(family) {
                 Ok(table) => table,
                 Err(err) if family == Family::Ipv6 => {
@@ -209,6 +217,10 @@ impl Backend for Firewall {
             }
         }
         Ok(())
+    }
+
+    fn focus_firewall(&mut self, families: &BTreeSet<Family>) {
+        self.families = families.clone();
     }
 
     /// The firewall holds no services.

@@ -100,8 +100,11 @@ fn observed_state() -> impl Strategy<Value = State> {
 }
 
 fn inventory() -> impl Strategy<Value = Inventory> {
-    (prop::collection::btree_set(service_key(), 0..4), any::<bool>())
-        .prop_map(|(keys, found)| Inventory { services: keys.into_iter().map(|k| (k, None)).collect(), found })
+    (prop::collection::btree_set(service_key(), 0..4), any::<bool>()).prop_map(|(keys, found)| Inventory {
+        services: keys.into_iter().map(|k| (k, None)).collect(),
+        found,
+        ..Default::default()
+    })
 }
 
 fn ownership() -> impl Strategy<Value = Ownership> {
@@ -203,7 +206,7 @@ fn attribute_changes_are_updates_in_place_and_identity_changes_recreate() {
 
     let moved: ServiceKey = "tcp/192.168.2.110:8080".parse().unwrap();
     let desired = State { services: [(moved, base)].into(), ..Default::default() };
-    let inv = Inventory { services: [(key, Some("web".into()))].into(), found: true };
+    let inv = Inventory { services: [(key, Some("web".into()))].into(), found: true, ..Default::default() };
     let p = plan(&desired, &observed, Ownership::Managed, &inv);
     let kinds: Vec<_> = p.changes.iter().map(|c| (c.kind(), c.action(), c.id())).collect();
     assert_eq!(
