@@ -2,27 +2,11 @@
 //! removed with the file's intents, and not read at all where lvsync neither wants nor made rules.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use lvsync::lab::kernel;
 
-fn run(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"))
-}
-
-fn lvsync(state: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--state-dir", state.to_str().unwrap(), "--iptables", "iptables-legacy", "-v"];
-    all.extend_from_slice(args);
-    let out = run(env!("CARGO_BIN_EXE_lvsync"), &all);
-    eprintln!(
-        "$ lvsync {}\n{}{}",
-        all.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success());
-    out
-}
+mod cli_support;
+use cli_support::{lvsync, run, seed_subnet_on_a_dummy};
 
 fn save() -> String {
     String::from_utf8(run("iptables-legacy-save", &["-t", "filter"]).stdout).unwrap()
@@ -34,13 +18,7 @@ fn intents_come_and_go_with_the_file_and_cost_nothing_when_absent() {
         "intents_come_and_go_with_the_file_and_cost_nothing_when_absent",
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         || {
-            for args in [
-                &["link", "add", "d0", "type", "dummy"][..],
-                &["addr", "add", "192.168.2.1/24", "dev", "d0"],
-                &["link", "set", "d0", "up"],
-            ] {
-                assert!(run("ip", args).status.success());
-            }
+            seed_subnet_on_a_dummy();
             let dir = tempfile::tempdir().unwrap();
             let state = dir.path().join("state");
             let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-dr.yaml")).unwrap();
@@ -49,12 +27,13 @@ fn intents_come_and_go_with_the_file_and_cost_nothing_when_absent() {
             let without = dir.path().join("without.yaml");
             std::fs::write(&without, &seed[..seed.find("\nfirewall:").expect("the seed has intents")]).unwrap();
 
-            lvsync(&state, &["apply", with.to_str().unwrap()]);
+            assert!(lvsync(&state, &["apply", with.to_str().unwrap()]).status.success());
             let rules = save();
             assert!(rules.contains("-A INPUT -j LVSYNC-INPUT"), "{rules}");
             assert!(rules.contains("lvsync:web-in"), "{rules}");
 
             let out = lvsync(&state, &["apply", without.to_str().unwrap()]);
+            assert!(out.status.success());
             assert!(String::from_utf8_lossy(&out.stdout).contains("- firewall chain ipv4/LVSYNC-INPUT"));
             let rules = save();
             assert!(!rules.contains("LVSYNC"), "chains and jump removed with the intents: {rules}");
@@ -98,6 +77,7 @@ fn intents_come_and_go_with_the_file_and_cost_nothing_when_absent() {
             assert!(stderr.contains("iptables must not run"), "{stderr}");
             // With intents again, it reads and writes the firewall as before.
             let out = lvsync(&state, &["plan", with.to_str().unwrap()]);
+            assert!(out.status.success());
             assert!(String::from_utf8_lossy(&out.stdout).contains("+ firewall chain ipv4/LVSYNC-INPUT"));
         },
     );

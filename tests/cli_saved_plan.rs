@@ -2,26 +2,11 @@
 //! refused, changing nothing, when the live state moved since it was made. In User-Mode Linux.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use lvsync::lab::kernel;
 
-fn run(cmd: &str, args: &[&str]) -> Output {
-    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"))
-}
-
-fn lvsync(state: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--state-dir", state.to_str().unwrap(), "--iptables", "iptables-legacy"];
-    all.extend_from_slice(args);
-    let out = run(env!("CARGO_BIN_EXE_lvsync"), &all);
-    eprintln!(
-        "$ lvsync {}\n{}{}",
-        all.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+mod cli_support;
+use cli_support::{lvsync, run, seed_subnet_on_a_dummy};
 
 fn ipvsadm_save() -> String {
     String::from_utf8(run("ipvsadm-save", &["-n"]).stdout).unwrap()
@@ -33,14 +18,7 @@ fn a_saved_plan_applies_only_while_the_live_state_is_unchanged() {
         "a_saved_plan_applies_only_while_the_live_state_is_unchanged",
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         || {
-            // Real servers must be routable from the director.
-            for args in [
-                &["link", "add", "d0", "type", "dummy"][..],
-                &["addr", "add", "192.168.2.1/24", "dev", "d0"],
-                &["link", "set", "d0", "up"],
-            ] {
-                assert!(run("ip", args).status.success());
-            }
+            seed_subnet_on_a_dummy();
             let dir = tempfile::tempdir().unwrap();
             let state = dir.path().join("state");
             let planfile = dir.path().join("seed.plan");
