@@ -1,9 +1,10 @@
 //! A director: the kernel's IPVS table and firewall, the state directory, and the one
 //! reconcile loop step every command uses (observe, plan, execute, record, verify).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
@@ -105,9 +106,13 @@ impl Director {
         let inventory = self.dir.load()?;
         let desired = desired_state(config);
         self.system.focus_firewall(&firewall_to_read(&desired, &inventory));
+        let start = Instant::now();
         let observed = self.observe(scope)?;
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, "observed the live state");
+        let start = Instant::now();
         let (d, o) = (restrict(&desired, scope), restrict(&observed, scope));
         let plan = plan::plan(&d, &o, config.ownership, &inventory);
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, changes = plan.changes.len(), "planned");
         Ok(Planned { plan, observed, desired })
     }
 
@@ -115,14 +120,17 @@ impl Director {
     /// that the kernel reads back as planned.
     pub fn apply(&mut self, config: &Config, scope: &Scope) -> Result<Applied, Error> {
         let planned = self.plan(config, scope)?;
-        self.execute(config, scope, planned.plan)
+        self.execute_for(config, &planned.desired, scope, planned.plan)
     }
 
     /// Carry out a plan made by [`Director::plan`] for the same file and scope.
     pub fn execute(&mut self, config: &Config, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
+        self.execute_for(config, &desired_state(config), scope, plan)
+    }
+
+    fn execute_for(&mut self, config: &Config, desired: &State, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
         let inventory = self.dir.load()?;
-        let desired = desired_state(config);
-        let wanted = restrict(&desired, scope);
+        let wanted = restrict(desired, scope);
         let mut recorded = inventory.clone();
         if !plan.is_empty() {
             // Write ahead: whatever this apply creates is recorded as lvsync's before it exists,
@@ -137,13 +145,15 @@ impl Director {
                 self.dir.save(&recorded)?;
             }
         }
+        let start = Instant::now();
         let executed = self.system.execute(&plan.changes)?;
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, writes = executed.writes, "executed the plan");
 
         let mut settled = inventory.clone();
         match scope {
             Scope::All => {
-                settled.services = names_of(&desired);
-                settled.firewall = Some(chain_families(&desired));
+                settled.services = names_of(desired);
+                settled.firewall = Some(chain_families(desired));
             }
             Scope::Services(keys) => {
                 for key in keys {
@@ -159,13 +169,15 @@ impl Director {
         }
 
         if !plan.is_empty() {
+            let start = Instant::now();
             let verify = verify_scope(&plan, scope);
             let observed = self.observe(&verify)?;
             let left =
-                plan::plan(&restrict(&desired, &verify), &restrict(&observed, &verify), config.ownership, &settled);
+                plan::plan(&restrict(desired, &verify), &restrict(&observed, &verify), config.ownership, &settled);
             if !left.is_empty() {
                 return Err(Error::NotConverged(left));
             }
+            tracing::debug!(ms = start.elapsed().as_millis() as u64, "read back: the kernel matches the plan");
         }
         Ok(Applied { plan, executed })
     }
@@ -206,13 +218,14 @@ fn name_services(state: &mut State, inventory: &Inventory) {
 }
 
 /// The part of a state a scope covers; a service scope leaves out timeouts and the firewall.
-fn restrict(state: &State, scope: &Scope) -> State {
+/// Borrowed when the scope is everything: at thousands of services a copy is not free.
+fn restrict<'a>(state: &'a State, scope: &Scope) -> Cow<'a, State> {
     match scope {
-        Scope::All => state.clone(),
-        Scope::Services(keys) => State {
+        Scope::All => Cow::Borrowed(state),
+        Scope::Services(keys) => Cow::Owned(State {
             services: state.services.iter().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s.clone())).collect(),
             ..State::default()
-        },
+        }),
     }
 }
 

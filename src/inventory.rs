@@ -32,7 +32,9 @@ struct OnDisk {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot create state directory {path}; run lvsync as root, or give `--state-dir` a directory you can write")]
+    #[error(
+        "cannot create state directory {path}; run lvsync as root, or give `--state-dir` a directory you can write"
+    )]
     CreateDir {
         path: PathBuf,
         #[source]
