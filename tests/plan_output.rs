@@ -114,3 +114,13 @@ fn colour_only_when_asked() {
     let coloured = render_text(&p, RenderOptions { color: true });
     assert!(coloured.contains("\x1b[32m+\x1b[0m"), "{coloured}");
 }
+
+#[test]
+fn json_printed_directly_is_the_same_as_the_saved_value() {
+    let (live, inv) = live();
+    let p = plan(&edited(), &live, Ownership::Managed, &inv);
+    assert_eq!(
+        serde_json::to_string_pretty(&lvsync::plan::json(&p)).unwrap(),
+        serde_json::to_string_pretty(&render_json(&p)).unwrap()
+    );
+}

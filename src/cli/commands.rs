@@ -118,12 +118,17 @@ fn count(n: usize, what: &str) -> String {
 fn print_plan(plan: &Plan, format: Format) {
     match format {
         Format::Text => print!("{}", plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
-        Format::Json => println!("{}", pretty(&plan::render_json(plan))),
+        Format::Json => print_json(&plan::json(plan)),
     }
 }
 
-fn pretty(v: &serde_json::Value) -> String {
-    serde_json::to_string_pretty(v).expect("JSON values serialize")
+/// Straight to a buffered stdout: a plan of every real server of a large director is megabytes.
+fn print_json(value: &impl serde::Serialize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // A closed pipe (`lvsync plan --format json | head`) is not an error worth a panic.
+    let _ = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
+    let _ = out.flush();
 }
 
 fn plan(
@@ -197,9 +202,9 @@ fn apply_saved(g: &Global, path: &Path, format: Format) -> anyhow::Result<i32> {
 fn report_applied(plan: &Plan, writes: usize, format: Format) {
     match format {
         Format::Json => {
-            let mut v = plan::render_json(plan);
-            v["kernel_writes"] = writes.into();
-            println!("{}", pretty(&v));
+            let mut j = plan::json(plan);
+            j.kernel_writes = Some(writes);
+            print_json(&j);
         }
         Format::Text if plan.is_empty() => {
             print!("{}", plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) }));

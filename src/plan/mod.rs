@@ -2,10 +2,12 @@
 //! `apply` makes, and their rendering for people (text) and programs (JSON). No I/O here.
 
 mod diff;
+mod json;
 mod render;
 
 pub use diff::{plan, touched_services};
-pub use render::{RenderOptions, render_diff, render_json, render_text};
+pub use json::{PlanJson, json, render_json};
+pub use render::{RenderOptions, render_diff, render_text};
 
 #[cfg(test)]
 mod memory;

@@ -2,12 +2,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
-
 use super::{Action, Change, Plan};
 use crate::state::{
-    Chain, ChainId, Forward, Netmask, RealKey, RealServer, Service, ServiceAttrs, ServiceKey, State, Timeouts,
-    TunnelChecksum, TunnelType,
+    Chain, ChainId, Forward, Netmask, RealKey, RealServer, ServiceAttrs, ServiceKey, State, Timeouts, TunnelChecksum,
+    TunnelType,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -219,7 +217,7 @@ fn forward_text(f: &Forward) -> String {
     }
 }
 
-fn checksum_name(c: TunnelChecksum) -> &'static str {
+pub(super) fn checksum_name(c: TunnelChecksum) -> &'static str {
     match c {
         TunnelChecksum::None => "none",
         TunnelChecksum::Csum => "csum",
@@ -261,119 +259,6 @@ fn timeouts_diff(b: &Timeouts, a: &Timeouts) -> String {
         }
     }
     parts.join(", ")
-}
-
-/// SPEC's object: `{"format_version": "1", "changes": [...], "summary": {...}}`, with the
-/// unmanaged services and notes added.
-pub fn render_json(plan: &Plan) -> Value {
-    let changes: Vec<Value> = plan
-        .changes
-        .iter()
-        .map(|c| {
-            let (before, after) = match c {
-                Change::CreateService { key, name, attrs } => (Value::Null, service_json(key, name.as_deref(), attrs)),
-                Change::UpdateService { key, name, before, after } => {
-                    (service_json(key, name.as_deref(), before), service_json(key, name.as_deref(), after))
-                }
-                Change::DeleteService { key, name, before } => {
-                    (deleted_service_json(key, name.as_deref(), before), Value::Null)
-                }
-                Change::CreateReal { service, key, real } => (Value::Null, real_json(plan, service, key, real)),
-                Change::UpdateReal { service, key, before, after } => {
-                    (real_json(plan, service, key, before), real_json(plan, service, key, after))
-                }
-                Change::DeleteReal { service, key, before } => (real_json(plan, service, key, before), Value::Null),
-                Change::SetTimeouts { before, after } => (timeouts_json(before), timeouts_json(after)),
-                Change::ReplaceChain { id, before, after } => (
-                    before.as_ref().map_or(Value::Null, |c| chain_json(id, c)),
-                    after.as_ref().map_or(Value::Null, |c| chain_json(id, c)),
-                ),
-            };
-            json!({"action": c.action().as_str(), "kind": c.kind(), "id": c.id(), "before": before, "after": after})
-        })
-        .collect();
-    let s = plan.summary();
-    json!({
-        "format_version": "1",
-        "changes": changes,
-        "summary": {"create": s.create, "update": s.update, "delete": s.delete},
-        "unmanaged": plan.unmanaged.iter().map(|u| json!({"id": u.key.to_string(), "real_servers": u.reals})).collect::<Vec<_>>(),
-        "notes": plan.notes,
-    })
-}
-
-fn service_json(key: &ServiceKey, name: Option<&str>, a: &ServiceAttrs) -> Value {
-    let mut v = json!({"name": name});
-    let m = v.as_object_mut().expect("object");
-    match key {
-        ServiceKey::Addr { protocol, vip, port } => {
-            m.insert("vip".into(), json!(vip.to_string()));
-            m.insert("port".into(), json!(port));
-            m.insert("protocol".into(), json!(protocol.as_str()));
-        }
-        ServiceKey::Fwmark { family, mark } => {
-            m.insert("fwmark".into(), json!(mark));
-            m.insert("family".into(), json!(family.to_string()));
-        }
-    }
-    m.insert("scheduler".into(), json!(a.scheduler.name()));
-    m.insert("scheduler_flags".into(), json!(a.sched_flags.names(&a.scheduler)));
-    m.insert(
-        "persistence".into(),
-        match &a.persistence {
-            None => Value::Null,
-            Some(p) => json!({"timeout": p.timeout, "netmask": p.netmask.to_string(), "engine": p.engine}),
-        },
-    );
-    m.insert("one_packet".into(), json!(a.one_packet));
-    v
-}
-
-fn deleted_service_json(key: &ServiceKey, name: Option<&str>, s: &Service) -> Value {
-    let mut v = service_json(key, name, &s.attrs);
-    let reals: Vec<Value> = s.reals.iter().map(|(k, r)| real_fields(k, r)).collect();
-    v.as_object_mut().expect("object").insert("real_servers".into(), json!(reals));
-    v
-}
-
-fn real_fields(key: &RealKey, r: &RealServer) -> Value {
-    let tunnel = match &r.forward {
-        Forward::Tun(t) => {
-            let (kind, port) = match t.kind {
-                TunnelType::Ipip => ("ipip", None),
-                TunnelType::Gue { port } => ("gue", Some(port)),
-                TunnelType::Gre => ("gre", None),
-            };
-            json!({"type": kind, "port": port, "checksum": checksum_name(t.checksum)})
-        }
-        _ => Value::Null,
-    };
-    json!({
-        "address": key.address.to_string(),
-        "port": key.port,
-        "weight": r.weight,
-        "forward": r.forward.name(),
-        "tunnel": tunnel,
-        "upper_threshold": r.upper_threshold,
-        "lower_threshold": r.lower_threshold,
-    })
-}
-
-fn real_json(plan: &Plan, service: &ServiceKey, key: &RealKey, r: &RealServer) -> Value {
-    let mut v = real_fields(key, r);
-    let m = v.as_object_mut().expect("object");
-    m.insert("service".into(), json!(service.to_string()));
-    m.insert("service_name".into(), json!(plan.names.get(service)));
-    v
-}
-
-fn timeouts_json(t: &Timeouts) -> Value {
-    json!({"tcp": t.tcp, "tcp_fin": t.tcp_fin, "udp": t.udp})
-}
-
-fn chain_json(id: &ChainId, c: &Chain) -> Value {
-    let rules: Vec<String> = c.rules.iter().map(|r| format!("-A {} {r}", id.chain_name())).collect();
-    json!({"family": id.family.to_string(), "chain": id.chain_name(), "jump": c.jump, "rules": rules})
 }
 
 /// `--diff`: a unified diff of the canonical YAML of the live services lvsync manages against
