@@ -9,17 +9,7 @@ use lvsync::model::{FirewallAction, Intent};
 use lvsync::state::{Chain, ChainId, Family, Hook, Protocol};
 
 fn intent(name: &str, action: FirewallAction) -> Intent {
-    Intent {
-        name: name.to_string(),
-        action,
-        hook: Hook::Input,
-        family: None,
-        destination: None,
-        protocol: None,
-        port: None,
-        fwmark: None,
-        sources: Vec::new(),
-    }
+    Intent::new(name, action)
 }
 
 /// The intents `capture.sh` typed by hand, in declared order.

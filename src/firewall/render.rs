@@ -93,17 +93,7 @@ mod tests {
     use crate::state::Hook;
 
     fn intent(name: &str) -> Intent {
-        Intent {
-            name: name.to_string(),
-            action: FirewallAction::Accept,
-            hook: Hook::Input,
-            family: None,
-            destination: None,
-            protocol: None,
-            port: None,
-            fwmark: None,
-            sources: Vec::new(),
-        }
+        Intent::new(name, FirewallAction::Accept)
     }
 
     const V4_INPUT: ChainId = ChainId { family: Family::Ipv4, hook: Hook::Input };

@@ -47,6 +47,24 @@ pub struct Intent {
     pub sources: Vec<Cidr>,
 }
 
+impl Intent {
+    /// An intent matching everything in the input chain, of both families: the other fields
+    /// narrow it.
+    pub fn new(name: impl Into<String>, action: FirewallAction) -> Intent {
+        Intent {
+            name: name.into(),
+            action,
+            hook: Hook::Input,
+            family: None,
+            destination: None,
+            protocol: None,
+            port: None,
+            fwmark: None,
+            sources: Vec::new(),
+        }
+    }
+}
+
 impl Config {
     /// Services and timeouts as desired state; firewall chains are rendered by `firewall`.
     pub fn state(&self) -> State {

@@ -65,17 +65,7 @@ fn rule(
         None => Hook::Input,
     };
 
-    let mut intent = Intent {
-        name: r.name.clone(),
-        action,
-        hook,
-        family: None,
-        destination: None,
-        protocol: None,
-        port: None,
-        fwmark: None,
-        sources: Vec::new(),
-    };
+    let mut intent = Intent { hook, ..Intent::new(&r.name, action) };
     // (path, family) of every address the rule names, to refuse a mix.
     let mut families: Vec<(String, Family)> = Vec::new();
 

@@ -123,13 +123,8 @@ pub fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealC
         None => ctx.forward_word,
     };
     let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
-    if let (Some(_), Some(w)) = (&r.tunnel, word)
-        && w != "tun"
-    {
-        c.err_key(
-            &at("tunnel"),
-            format!("`tunnel` only applies with `forward: tun`, but this real server forwards by `{w}`; add `forward: tun` or remove `tunnel`"),
-        );
+    if r.tunnel.is_some() {
+        tunnel_needs_tun(c, &at("tunnel"), "real server", word);
     }
     let forward = match (&r.forward, &r.tunnel) {
         (None, None) => ctx.forward,
@@ -165,6 +160,18 @@ pub fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealC
     }
     let key = RealKey { address: address?, port: port? };
     Some((key, RealServer { weight: weight?, forward: forward?, upper_threshold: upper?, lower_threshold: lower? }))
+}
+
+/// A `tunnel` given where the forwarding method (of a `service` or `real server`) is not `tun`.
+pub(super) fn tunnel_needs_tun(c: &mut Checker, path: &str, who: &str, forward: Option<&str>) {
+    if let Some(f) = forward
+        && f != "tun"
+    {
+        c.err_key(
+            path,
+            format!("`tunnel` only applies with `forward: tun`, but this {who} forwards by `{f}`; add `forward: tun` or remove `tunnel`"),
+        );
+    }
 }
 
 fn real_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {

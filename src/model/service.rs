@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::check::{Checker, first_at};
 use super::config::ServiceSpec;
 use super::raw;
-use super::real::{RealCtx, real_server, to_forward, tunnel};
+use super::real::{RealCtx, real_server, to_forward, tunnel, tunnel_needs_tun};
 use crate::state::{
     Family, Netmask, Persistence, Protocol, RealKey, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
 };
@@ -132,13 +132,8 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         None => Some("dr"),
     };
     let tunnel = s.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
-    if let (Some(_), Some(f)) = (&s.tunnel, forward)
-        && f != "tun"
-    {
-        c.err_key(
-            &at("tunnel"),
-            format!("`tunnel` only applies with `forward: tun`, but this service forwards by `{f}`; add `forward: tun` or remove `tunnel`"),
-        );
+    if s.tunnel.is_some() {
+        tunnel_needs_tun(c, &at("tunnel"), "service", forward);
     }
     let default_forward = forward.map(|f| to_forward(f, tunnel));
 

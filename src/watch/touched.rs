@@ -45,7 +45,7 @@ mod tests {
 
     use super::*;
     use crate::model::{FirewallAction, Intent};
-    use crate::state::{Forward, Hook, Ownership, Protocol, RealKey, RealServer, Service, ServiceAttrs, Timeouts};
+    use crate::state::{Forward, Ownership, Protocol, RealKey, RealServer, Service, ServiceAttrs, Timeouts};
 
     fn spec(name: &str, vip: &str, weights: &[u32]) -> ServiceSpec {
         let vip: IpAddr = vip.parse().unwrap();
@@ -103,17 +103,7 @@ mod tests {
     fn firewall_timeouts_and_ownership_are_global() {
         let base = config(vec![spec("a", "192.0.2.1", &[1])]);
         let mut fw = base.clone();
-        fw.firewall.push(Intent {
-            name: "office".into(),
-            action: FirewallAction::Accept,
-            hook: Hook::Input,
-            family: None,
-            destination: None,
-            protocol: None,
-            port: None,
-            fwmark: None,
-            sources: vec![],
-        });
+        fw.firewall.push(Intent::new("office", FirewallAction::Accept));
         let mut to = base.clone();
         to.timeouts.tcp = Some(900);
         let mut own = base.clone();

@@ -28,17 +28,7 @@ pub fn without_lvsync(dump: &str) -> String {
 }
 
 pub fn intent(name: &str, action: FirewallAction) -> Intent {
-    Intent {
-        name: name.to_string(),
-        action,
-        hook: Hook::Input,
-        family: None,
-        destination: None,
-        protocol: None,
-        port: None,
-        fwmark: None,
-        sources: Vec::new(),
-    }
+    Intent::new(name, action)
 }
 
 pub fn observe(fw: &mut Firewall) -> BTreeMap<ChainId, Chain> {
