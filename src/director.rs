@@ -94,24 +94,33 @@ impl Director {
     /// Live state, with the names lvsync remembers for the services it applied.
     pub fn observe(&mut self, scope: &Scope) -> Result<State, Error> {
         let inventory = self.dir.load()?;
+        self.observe_named(scope, &inventory)
+    }
+
+    fn observe_named(&mut self, scope: &Scope, inventory: &Inventory) -> Result<State, Error> {
         let mut state = match scope {
             Scope::All => self.system.observe()?,
             Scope::Services(keys) => self.system.observe_services(keys)?,
         };
-        name_services(&mut state, &inventory);
+        name_services(&mut state, inventory);
         Ok(state)
     }
 
     pub fn plan(&mut self, config: &Config, scope: &Scope) -> Result<Planned, Error> {
         let inventory = self.dir.load()?;
+        self.plan_with(config, scope, &inventory)
+    }
+
+    /// One read of the inventory serves a whole apply: plan, record and read-back.
+    fn plan_with(&mut self, config: &Config, scope: &Scope, inventory: &Inventory) -> Result<Planned, Error> {
         let desired = desired_state(config);
-        self.system.focus_firewall(&firewall_to_read(&desired, &inventory));
+        self.system.focus_firewall(&firewall_to_read(&desired, inventory));
         let start = Instant::now();
-        let observed = self.observe(scope)?;
+        let observed = self.observe_named(scope, inventory)?;
         tracing::debug!(ms = start.elapsed().as_millis() as u64, "observed the live state");
         let start = Instant::now();
         let (d, o) = (restrict(&desired, scope), restrict(&observed, scope));
-        let plan = plan::plan(&d, &o, config.ownership, &inventory);
+        let plan = plan::plan(&d, &o, config.ownership, inventory);
         tracing::debug!(ms = start.elapsed().as_millis() as u64, changes = plan.changes.len(), "planned");
         Ok(Planned { plan, observed, desired })
     }
@@ -119,17 +128,25 @@ impl Director {
     /// Make the kernel match the file within `scope`, record what lvsync now manages, and check
     /// that the kernel reads back as planned.
     pub fn apply(&mut self, config: &Config, scope: &Scope) -> Result<Applied, Error> {
-        let planned = self.plan(config, scope)?;
-        self.execute_for(config, &planned.desired, scope, planned.plan)
+        let inventory = self.dir.load()?;
+        let planned = self.plan_with(config, scope, &inventory)?;
+        self.execute_for(config, &planned.desired, scope, planned.plan, inventory)
     }
 
     /// Carry out a plan made by [`Director::plan`] for the same file and scope.
     pub fn execute(&mut self, config: &Config, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
-        self.execute_for(config, &desired_state(config), scope, plan)
+        let inventory = self.dir.load()?;
+        self.execute_for(config, &desired_state(config), scope, plan, inventory)
     }
 
-    fn execute_for(&mut self, config: &Config, desired: &State, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
-        let inventory = self.dir.load()?;
+    fn execute_for(
+        &mut self,
+        config: &Config,
+        desired: &State,
+        scope: &Scope,
+        plan: Plan,
+        inventory: Inventory,
+    ) -> Result<Applied, Error> {
         let wanted = restrict(desired, scope);
         let mut recorded = inventory.clone();
         if !plan.is_empty() {
@@ -171,7 +188,7 @@ impl Director {
         if !plan.is_empty() {
             let start = Instant::now();
             let verify = verify_scope(&plan, scope);
-            let observed = self.observe(&verify)?;
+            let observed = self.observe_named(&verify, &settled)?;
             let left =
                 plan::plan(&restrict(desired, &verify), &restrict(&observed, &verify), config.ownership, &settled);
             if !left.is_empty() {
