@@ -298,6 +298,11 @@ impl<R: Reconciler> Engine<R> {
         let described = describe(&scope);
         match self.reconciler.reconcile(config, &scope) {
             Ok((plan, executed)) => {
+                // Metrics first: whoever sees the log line finds them already counted.
+                self.metrics.applied(trigger, &plan);
+                self.metrics.reconciled(trigger, Outcome::Success);
+                let reals = config.services.iter().map(|s| s.service.reals.len()).sum();
+                self.metrics.succeeded(SystemTime::now(), config.services.len(), reals);
                 let took = started.elapsed();
                 self.log_changes(trigger, &plan);
                 let s = plan.summary();
@@ -339,10 +344,6 @@ impl<R: Reconciler> Engine<R> {
                 for note in &plan.notes {
                     warn!(trigger = trigger.as_str(), note = %note, "note from planning");
                 }
-                self.metrics.applied(trigger, &plan);
-                self.metrics.reconciled(trigger, Outcome::Success);
-                let reals = config.services.iter().map(|s| s.service.reals.len()).sum();
-                self.metrics.succeeded(SystemTime::now(), config.services.len(), reals);
                 self.applied = Some(config.clone());
                 if self.retry_at.take().is_some() {
                     info!(trigger = trigger.as_str(), "recovered: the kernel is as the file says again");
