@@ -219,7 +219,7 @@ fn verify_scope(plan: &Plan, scope: &Scope) -> Scope {
     if plan.changes.iter().any(|c| matches!(c.kind(), "firewall_chain" | "ipvs_config")) {
         return scope.clone();
     }
-    Scope::Services(plan::touched_services(&plan.changes).into_keys().collect())
+    Scope::Services(plan::touched_services(&plan.changes))
 }
 
 fn names_of(state: &State) -> BTreeMap<ServiceKey, Option<String>> {

@@ -1,6 +1,6 @@
 //! The diff itself: desired against observed, within ownership, into SPEC's apply order.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use super::{Change, Plan, Unmanaged};
 use crate::inventory::Inventory;
@@ -121,19 +121,19 @@ fn timeouts_change(want: &Timeouts, have: &Timeouts) -> Option<Change> {
 }
 
 /// The services a plan touches (created, updated, deleted, or whose real servers change).
-pub fn touched_services(changes: &[Change]) -> BTreeMap<ServiceKey, ()> {
-    let mut out = BTreeMap::new();
+pub fn touched_services(changes: &[Change]) -> BTreeSet<ServiceKey> {
+    let mut out = BTreeSet::new();
     for c in changes {
         match c {
             Change::CreateService { key, .. }
             | Change::UpdateService { key, .. }
             | Change::DeleteService { key, .. } => {
-                out.insert(*key, ());
+                out.insert(*key);
             }
             Change::CreateReal { service, .. }
             | Change::UpdateReal { service, .. }
             | Change::DeleteReal { service, .. } => {
-                out.insert(*service, ());
+                out.insert(*service);
             }
             Change::SetTimeouts { .. } | Change::ReplaceChain { .. } => {}
         }
