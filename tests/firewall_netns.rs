@@ -109,6 +109,26 @@ fn ipv6_only_intents_touch_only_ip6tables() {
     });
 }
 
+#[test]
+fn reading_makes_no_legacy_table() {
+    in_netns("reading_makes_no_legacy_table", |iptables| {
+        let tables = || std::fs::read_to_string("/proc/net/ip_tables_names").unwrap_or_default();
+        let mut fw = Firewall::new(iptables);
+        let mut state = lvsync::state::State::default();
+        fw.observe(&mut state).unwrap();
+        assert!(state.chains.is_empty(), "{:?}", state.chains);
+        if iptables.contains("legacy") {
+            // A plan must not change the kernel: no filter table appears from reading.
+            assert!(!tables().lines().any(|t| t == "filter"), "{}", tables());
+            // Once the table exists, it is read (the chain is seen).
+            run(iptables, &["-N", "LVSYNC-INPUT"]);
+            let mut state = lvsync::state::State::default();
+            fw.observe(&mut state).unwrap();
+            assert_eq!(state.chains.len(), 1, "{:?}", state.chains);
+        }
+    });
+}
+
 /// Foreign state in both families and two tables, with counters.
 fn add_foreign_rules(iptables: &str) {
     for args in [

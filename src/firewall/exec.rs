@@ -52,6 +52,14 @@ pub fn command_line(program: &str, args: &[&str]) -> String {
     std::iter::once(program).chain(args.iter().copied()).collect::<Vec<_>>().join(" ")
 }
 
+/// Whether `program` would be found by [`run`]: a path that exists, or a name on `PATH`.
+pub fn installed(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
 /// Runs `program` with `args`, feeding `stdin` if given. A non-zero exit is an error carrying
 /// the command's stderr. Messages are requested in the C locale so that they can be recognised.
 pub fn run(program: &str, args: &[&str], stdin: Option<&str>) -> Result<Output, Error> {

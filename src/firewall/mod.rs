@@ -15,6 +15,7 @@ pub use render::{render, save_string};
 pub use restore::restore_input;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use crate::backend::{self, Backend, Executed};
 use crate::plan::Change;
@@ -154,6 +155,10 @@ impl Firewall {
     /// lvsync's part of one family's live filter table.
     pub fn read(&self, family: Family) -> Result<Table, Error> {
         let tools = self.tools(family)?;
+        if !self.may_be_nft() && legacy_filter_absent(family, Path::new("/proc/net")) && exec::installed(&tools.save) {
+            tracing::debug!(%family, "the kernel holds no legacy filter table; no chains to read");
+            return Ok(Table::default());
+        }
         let out = exec::run(&tools.save, &["-t", "filter"], None)
             .map_err(|e| self.classify(e, |source| Error::Read { family, source }))?;
         Ok(parse(&out.stdout))
@@ -251,6 +256,24 @@ impl Backend for Firewall {
     }
 }
 
+/// Whether the kernel (in this network namespace) holds no legacy filter table for `family`,
+/// so that no chain of it can exist. The kernel makes a legacy table only when a program first
+/// asks for it, and lists the tables it has made in `/proc/net/ip_tables_names` (absent until
+/// `ip_tables` is loaded). Then `iptables-legacy-save -t filter` is not run: on a director that
+/// never used legacy iptables it would cost a process and make (or load) the table as a side
+/// effect of merely reading. Unknown (no /proc) means "maybe present".
+fn legacy_filter_absent(family: Family, proc_net: &Path) -> bool {
+    let names = proc_net.join(match family {
+        Family::Ipv4 => "ip_tables_names",
+        Family::Ipv6 => "ip6_tables_names",
+    });
+    match std::fs::read_to_string(&names) {
+        Ok(tables) => !tables.lines().any(|t| t.trim() == "filter"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => proc_net.join("dev").exists(),
+        Err(_) => false,
+    }
+}
+
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
@@ -280,6 +303,26 @@ mod tests {
         assert_eq!(t("/usr/sbin/iptables-nft").unwrap()[2], "/usr/sbin/ip6tables-nft-save");
         assert_eq!(t("nft"), None);
         assert!(Firewall::new("nft").read(Family::Ipv4).unwrap_err().to_string().contains("`--iptables nft`"));
+    }
+
+    #[test]
+    fn a_legacy_filter_table_is_absent_only_when_proc_says_so() {
+        let dir = std::env::temp_dir().join(format!("lvsync-proc-net-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("dev")).unwrap();
+        // ip_tables not loaded: no names file, but /proc is there.
+        assert!(legacy_filter_absent(Family::Ipv4, &dir));
+        std::fs::write(dir.join("ip_tables_names"), "").unwrap();
+        assert!(legacy_filter_absent(Family::Ipv4, &dir));
+        std::fs::write(dir.join("ip_tables_names"), "nat\n").unwrap();
+        assert!(legacy_filter_absent(Family::Ipv4, &dir));
+        std::fs::write(dir.join("ip_tables_names"), "nat\nfilter\n").unwrap();
+        assert!(!legacy_filter_absent(Family::Ipv4, &dir));
+        std::fs::write(dir.join("ip6_tables_names"), "filter\n").unwrap();
+        assert!(!legacy_filter_absent(Family::Ipv6, &dir));
+        // No /proc mounted: unknown, so the table is read.
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!legacy_filter_absent(Family::Ipv4, &dir));
     }
 
     #[test]
