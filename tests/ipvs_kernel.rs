@@ -291,8 +291,8 @@ fn big_state(services: usize, reals: usize) -> State {
     s
 }
 
-/// Many requests split into many datagrams, many dumps pipelined, and one service too big for
-/// one dump part (its dump runs alone after the kernel answers EBUSY to the ones behind it).
+/// Many requests split into many datagrams, many dumps one after the other, and one service too
+/// big for one dump part (its parts come in several reads).
 fn many_batches_and_dumps_agree_with_ipvsadm(b: &mut IpvsBackend) {
     reset();
     let mut state = big_state(300, 8);

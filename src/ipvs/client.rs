@@ -5,6 +5,12 @@
 //! The kernel handles a whole datagram inside `sendmsg` and queues every answer on our socket
 //! before we read any; an answer that does not fit in the receive buffer is dropped. So a batch
 //! is sized to what the receive buffer can hold, and the buffer is enlarged where allowed.
+//!
+//! Dumps are different: a socket runs one dump at a time (another is refused with EBUSY until
+//! the first has been read to its end), and the kernel fills the next part of a dump only when
+//! we read the previous one. So dumps go one after the other, and every read takes as many
+//! datagrams as are queued (`recvmmsg`): reading a dump part makes the kernel queue the next
+//! part or DONE at once, so a service's real servers cost one `sendmsg` and one `recvmmsg`.
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -27,14 +33,13 @@ const GENL_HDRLEN: usize = 4;
 /// IPVS needs anyway.
 const WANTED_RCVBUF: usize = 32 << 20;
 const WANTED_SNDBUF: usize = 8 << 20;
-/// What one answer may hold of the receive buffer: a dump part is allocated at up to 32 KiB (the
-/// size of our reads); a reply to GET_SERVICE up to a page or two; an error far less.
-const DUMP_COST: usize = 40 << 10;
+/// What one answer may hold of the receive buffer: a reply to GET_SERVICE up to a page or two;
+/// an error far less.
 const REPLY_COST: usize = 8 << 10;
+/// One datagram: the kernel makes dump parts of at most 32 KiB.
 const RECV_BUF: usize = 64 << 10;
-/// Dumps in flight at once: enough to save round trips, few enough that the kernel reuses the
-/// same few dump buffers instead of holding one per dump (2,000 dumps would pin 64 MiB).
-const DUMPS_IN_FLIGHT: usize = 64;
+/// Datagrams one read may return.
+const READ_AT_ONCE: usize = 8;
 
 /// How a request is answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +65,10 @@ pub struct Client {
     family: u16,
     seq: u32,
     send_buf: Vec<u8>,
+    /// The datagrams of the last read, one after the other (each is whole, aligned messages).
     recv_buf: Vec<u8>,
+    /// Where `recvmmsg` puts them: `READ_AT_ONCE` slots of `RECV_BUF` bytes.
+    slots: Vec<u8>,
     rcvbuf: usize,
     max_datagram: usize,
     capture: Option<Vec<Vec<u8>>>,
@@ -82,6 +90,7 @@ impl Client {
             seq: 1,
             send_buf: Vec::with_capacity(64 << 10),
             recv_buf: Vec::with_capacity(RECV_BUF),
+            slots: vec![0; READ_AT_ONCE * RECV_BUF],
             rcvbuf,
             // The kernel refuses a datagram larger than its send buffer less 32 bytes.
             max_datagram: (sndbuf.saturating_sub(64)).clamp(16 << 10, 4 << 20),
@@ -145,14 +154,49 @@ impl Client {
         self.seq
     }
 
+    /// Wait for at least one datagram, and take every one already queued (up to
+    /// `READ_AT_ONCE`) in the same system call.
     fn recv(&mut self) -> io::Result<()> {
         self.recv_buf.clear();
-        let n = self.socket.recv(&mut self.recv_buf, libc::MSG_TRUNC)?;
-        if n > self.recv_buf.len() {
-            return Err(io::Error::other(format!("a netlink answer of {n} bytes did not fit in {RECV_BUF} bytes")));
+        // SAFETY: all-zero is a valid value for these plain C structs.
+        let mut iovecs: [libc::iovec; READ_AT_ONCE] = unsafe { std::mem::zeroed() };
+        let mut headers: [libc::mmsghdr; READ_AT_ONCE] = unsafe { std::mem::zeroed() };
+        for (i, (iov, header)) in iovecs.iter_mut().zip(headers.iter_mut()).enumerate() {
+            iov.iov_base = self.slots[i * RECV_BUF..].as_mut_ptr().cast();
+            iov.iov_len = RECV_BUF;
+            header.msg_hdr.msg_iov = iov;
+            header.msg_hdr.msg_iovlen = 1;
         }
-        if let Some(c) = &mut self.capture {
-            c.push(self.recv_buf.clone());
+        let n = loop {
+            // SAFETY: every header points at one live iovec, which points at its own RECV_BUF
+            // bytes of `slots`; the kernel writes at most that much into each, and at most
+            // READ_AT_ONCE headers.
+            let n = unsafe {
+                libc::recvmmsg(
+                    self.socket.as_raw_fd(),
+                    headers.as_mut_ptr(),
+                    READ_AT_ONCE as libc::c_uint,
+                    libc::MSG_WAITFORONE,
+                    std::ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                break n as usize;
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        };
+        for (i, header) in headers[..n].iter().enumerate() {
+            if header.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 {
+                return Err(io::Error::other(format!("a netlink answer did not fit in {RECV_BUF} bytes")));
+            }
+            let datagram = &self.slots[i * RECV_BUF..][..header.msg_len as usize];
+            self.recv_buf.extend_from_slice(datagram);
+            if let Some(c) = &mut self.capture {
+                c.push(datagram.to_vec());
+            }
         }
         Ok(())
     }
@@ -178,9 +222,8 @@ impl Client {
     }
 
     /// Send `requests` in batches and wait for every answer. `on_message` receives each message
-    /// the kernel answers with, and the index of its request. A dump refused because another
-    /// dump on this socket had not finished (EBUSY) is retried alone. With `stop_on_error`, no
-    /// batch is sent after one in which a request failed.
+    /// the kernel answers with, and the index of its request. Dumps go one at a time (see the
+    /// module notes). With `stop_on_error`, no batch is sent after one in which a request failed.
     pub fn pipeline(
         &mut self,
         requests: &[IpvsMessage],
@@ -190,7 +233,7 @@ impl Client {
     ) -> Result<Vec<Outcome>, Error> {
         let mut outcomes: Vec<Outcome> = (0..requests.len()).map(|_| Outcome::NotSent).collect();
         let per_batch = match mode {
-            Mode::Dump => (self.rcvbuf / 2 / DUMP_COST).min(DUMPS_IN_FLIGHT),
+            Mode::Dump => 1,
             Mode::Do => self.rcvbuf / 2 / REPLY_COST,
         };
         let per_batch = per_batch.clamp(1, self.batch_limit);
@@ -198,13 +241,6 @@ impl Client {
         while start < requests.len() {
             let end = self.batch_end(requests, start, per_batch);
             self.exchange(requests, start..end, mode, &mut outcomes, &mut on_message)?;
-            if mode == Mode::Dump {
-                for i in start..end {
-                    if matches!(&outcomes[i], Outcome::Failed(e) if e.raw_os_error() == Some(libc::EBUSY)) {
-                        self.exchange(requests, i..i + 1, mode, &mut outcomes, &mut on_message)?;
-                    }
-                }
-            }
             if stop_on_error && outcomes[start..end].iter().any(|o| matches!(o, Outcome::Failed(_))) {
                 break;
             }
