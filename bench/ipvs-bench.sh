@@ -72,30 +72,24 @@ opts=(--state-dir "$work/state" --iptables iptables-legacy)
 net_setup='ip link set lo up; ip link add lvs0 type dummy; ip link set lvs0 up; ip addr add 10.1.0.254/16 dev lvs0'
 eval "$net_setup"
 
-now() { date +%s%N; }
-median() { sort -n | sed -n 2p; }
-# Run a command 3 times (table restored by $2 before each), print the median wall time in ms.
-timed() {
-    local cmd=$1 before=$2 t=()
-    for _ in 1 2 3; do
-        eval "$before"
-        local s; s=$(now)
-        eval "$cmd" >/dev/null
-        t+=($(( ($(now) - s) / 1000000 )))
-    done
-    printf '%s\n' "${t[@]}" | median
+# Clock reads are bash's own ($EPOCHREALTIME, in microseconds once the dot is gone): starting a
+# `date` process costs tens of milliseconds in User-Mode Linux, which would be counted against
+# whichever tool is being timed.
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# The wall time of one run of a command, in ms.
+time_ms() {
+    local s=${EPOCHREALTIME/./}
+    eval "$1" >/dev/null
+    local e=${EPOCHREALTIME/./}
+    echo $(( (e - s) / 1000 ))
 }
 # Run a command once in a new network namespace, whose IPVS table is empty as at boot; print
 # its wall time in ms (the namespace's setup is not timed). The kernel tears a namespace down
 # in the background, and freeing a table of this size takes it seconds: wait for that, so that
 # it does not slow whatever is timed next.
 in_fresh_netns() {
-    unshare --net bash -c "$net_setup; s=\$(date +%s%N); $1 >/dev/null; echo \$(( (\$(date +%s%N) - s) / 1000000 ))"
+    unshare --net bash -c "$net_setup; s=\${EPOCHREALTIME/./}; $1 >/dev/null; e=\${EPOCHREALTIME/./}; echo \$(( (e - s) / 1000 ))"
     sleep 5
-}
-# The median of 3 runs, each in its own new namespace.
-timed_fresh() {
-    for _ in 1 2 3; do rm -rf "$work/state"; in_fresh_netns "$1"; done | median
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
 
@@ -105,12 +99,18 @@ dests=$(grep -c '^-a' "$work/bench.rules")
 # Bulk apply from an empty table: each run in a new namespace. Reusing one namespace after
 # `ipvsadm -C` is not an empty table to the kernel: the deleted real servers wait in its dest
 # trash (up to 2 minutes), and every NEW_DEST scans that list, which slows both tools.
-restore=$(timed_fresh "ipvsadm-restore < '$work/bench.rules'")
-apply=$(timed_fresh "'$lvsync' ${opts[*]} apply -q '$work/bench.yaml'")
+# The two tools take turns, so that a slow spell of the machine hits both.
+for _ in 1 2 3; do
+    in_fresh_netns "ipvsadm-restore < '$work/bench.rules'" >> "$work/t-restore"
+    rm -rf "$work/state"
+    in_fresh_netns "'$lvsync' ${opts[*]} apply -q '$work/bench.yaml'" >> "$work/t-apply"
+done
+restore=$(median < "$work/t-restore")
+apply=$(median < "$work/t-apply")
 # The same, right after `ipvsadm -C` of the same table in one namespace (one run each).
-restore_trash=$(in_fresh_netns "ipvsadm-restore < '$work/bench.rules'; ipvsadm -C; s=\$(date +%s%N); ipvsadm-restore < '$work/bench.rules'")
+restore_trash=$(in_fresh_netns "ipvsadm-restore < '$work/bench.rules'; ipvsadm -C; s=\${EPOCHREALTIME/./}; ipvsadm-restore < '$work/bench.rules'")
 rm -rf "$work/state"
-apply_trash=$(in_fresh_netns "ipvsadm-restore < '$work/bench.rules'; ipvsadm -C; s=\$(date +%s%N); '$lvsync' ${opts[*]} apply -q '$work/bench.yaml'")
+apply_trash=$(in_fresh_netns "ipvsadm-restore < '$work/bench.rules'; ipvsadm -C; s=\${EPOCHREALTIME/./}; '$lvsync' ${opts[*]} apply -q '$work/bench.yaml'")
 
 # The rest in this namespace, on one table. Both tools must build the same table.
 unshare --net bash -c "$net_setup; ipvsadm-restore < '$work/bench.rules'; ipvsadm-save -n | sort > '$work/saved-by-ipvsadm'"
@@ -119,22 +119,22 @@ rm -rf "$work/state"
 "$lvsync" "${opts[@]}" apply -q "$work/bench.yaml" >/dev/null
 ipvsadm-save -n | sort > "$work/saved-by-lvsync"
 cmp -s "$work/saved-by-ipvsadm" "$work/saved-by-lvsync" || { echo "FAIL: lvsync and ipvsadm-restore built different tables"; exit 1; }
-save=$(timed "ipvsadm-save -n" "true")
-plan=$(timed "'$lvsync' ${opts[*]} plan --detailed-exitcode '$work/bench.yaml'" "true")
+for _ in 1 2 3 4 5; do
+    time_ms "ipvsadm-save -n" >> "$work/t-save"
+    time_ms "'$lvsync' ${opts[*]} plan --detailed-exitcode '$work/bench.yaml'" >> "$work/t-plan"
+done
+save=$(median < "$work/t-save")
+plan=$(median < "$work/t-plan")
 "$lvsync" "${opts[@]}" plan --detailed-exitcode "$work/bench.yaml" >/dev/null || { echo "FAIL: plan after apply is not empty"; exit 1; }
 rss=0
 if [ -x /usr/bin/time ]; then rss=$(/usr/bin/time -f %M "$lvsync" "${opts[@]}" plan "$work/bench.yaml" 2>&1 >/dev/null | tail -1); fi
-s=$(now)
-"$lvsync" "${opts[@]}" apply "$work/bench-one-weight.yaml" > "$work/one-weight.out"
-one=$(( ($(now) - s) / 1000000 ))
-s=$(now)
-"$lvsync" "${opts[@]}" apply -q "$work/bench-all-weights.yaml" >/dev/null
-all=$(( ($(now) - s) / 1000000 ))
+one=$(time_ms "'$lvsync' ${opts[*]} apply '$work/bench-one-weight.yaml' > '$work/one-weight.out'")
+all=$(time_ms "'$lvsync' ${opts[*]} apply -q '$work/bench-all-weights.yaml'")
 "$lvsync" "${opts[@]}" apply -q "$work/bench.yaml" >/dev/null
 grep -q "update" "$work/one-weight.out" || { echo "FAIL: the weight change was not applied"; cat "$work/one-weight.out"; exit 1; }
 
 # Where lvsync's time goes: its own debug log times each phase; validate times the file.
-validate=$(timed "'$lvsync' validate '$work/bench.yaml'" "true")
+validate=$(for _ in 1 2 3; do time_ms "'$lvsync' validate '$work/bench.yaml'"; done | median)
 ms_of() { grep "$1" "$2" | grep -o 'ms=[0-9]*' | tail -1 | cut -d= -f2; }
 rm -rf "$work/state"
 in_fresh_netns "LVSYNC_LOG=lvsync=debug '$lvsync' ${opts[*]} apply '$work/bench.yaml' 2>'$work/apply.log'" >/dev/null
@@ -144,7 +144,7 @@ sent=$(ms_of 'sent the IPVS changes' "$work/apply.log")
 reread=$(ms_of 'read IPVS services' "$work/apply.log")
 read=$(ms_of 'read the IPVS table' "$work/plan.log")
 
-echo "IPVS table: $services services, $dests real servers (Linux $(uname -r), User-Mode Linux; median of 3 runs)"
+echo "IPVS table: $services services, $dests real servers (Linux $(uname -r), User-Mode Linux; median of 3 runs, 5 for plan and save)"
 printf '%-48s %8s ms\n' "ipvsadm-restore (empty table)" "$restore"
 printf '%-48s %8s ms   %s faster than ipvsadm-restore (target 10x)\n' "lvsync apply (empty table)" "$apply" "$(ratio "$restore" "$apply")"
 printf '%-48s %8s ms\n' "ipvsadm-save -n" "$save"
