@@ -248,7 +248,7 @@ fn in_place_updates_keep_connections_and_counters(b: &mut IpvsBackend) {
     let attrs = v2.services[&k].attrs.clone();
     let before_svc = v2.services[&k].clone();
     b.execute(&[
-        Change::DeleteService { key: k, name: None, before: before_svc },
+        Change::DeleteService { key: k, name: None, before: Box::new(before_svc) },
         Change::CreateService { key: k, name: None, attrs },
     ])
     .unwrap();

@@ -260,7 +260,8 @@ fn request_for(change: &Change) -> Option<IpvsMessage> {
 
 fn modules(change: &Change) -> (Option<&str>, Option<&str>) {
     let attrs = match change {
-        Change::CreateService { attrs, .. } | Change::UpdateService { after: attrs, .. } => attrs,
+        Change::CreateService { attrs, .. } => attrs,
+        Change::UpdateService { after, .. } => after,
         _ => return (None, None),
     };
     (Some(attrs.scheduler.name()), attrs.persistence.as_ref().and_then(|p| p.engine.as_deref()))

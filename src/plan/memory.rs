@@ -16,7 +16,7 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                     .insert(*key, Service { name: name.clone(), attrs: attrs.clone(), reals: Default::default() });
             }
             Change::UpdateService { key, after, .. } => {
-                state.services.get_mut(key).ok_or(format!("no service {key}"))?.attrs = after.clone();
+                state.services.get_mut(key).ok_or(format!("no service {key}"))?.attrs = (**after).clone();
             }
             Change::DeleteService { key, .. } => {
                 state.services.remove(key).ok_or(format!("no service {key}"))?;

@@ -27,17 +27,19 @@ pub enum Change {
         name: Option<String>,
         attrs: ServiceAttrs,
     },
+    /// Updates and deletions of services are rare and their attributes big: boxed, they do not
+    /// make every change of a plan of thousands as big as they are.
     UpdateService {
         key: ServiceKey,
         name: Option<String>,
-        before: ServiceAttrs,
-        after: ServiceAttrs,
+        before: Box<ServiceAttrs>,
+        after: Box<ServiceAttrs>,
     },
     /// Deleting a service deletes its real servers with it.
     DeleteService {
         key: ServiceKey,
         name: Option<String>,
-        before: Service,
+        before: Box<Service>,
     },
     CreateReal {
         service: ServiceKey,
