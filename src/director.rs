@@ -10,7 +10,7 @@ use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
 use crate::model::Config;
 use crate::plan::{self, Plan};
-use crate::state::{Family, ServiceKey, State};
+use crate::state::{Family, ServiceKey, State, Timeouts};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -235,10 +235,18 @@ fn name_services(state: &mut State, inventory: &Inventory) {
 }
 
 /// The part of a state a scope covers; a service scope leaves out timeouts and the firewall.
-/// Borrowed when the scope is everything: at thousands of services a copy is not free.
+/// Borrowed when the scope covers all of it: at thousands of services a copy is not free (the
+/// read-back after a big apply covers every service).
 fn restrict<'a>(state: &'a State, scope: &Scope) -> Cow<'a, State> {
     match scope {
         Scope::All => Cow::Borrowed(state),
+        Scope::Services(keys)
+            if state.timeouts == Timeouts::default()
+                && state.chains.is_empty()
+                && state.services.keys().all(|k| keys.contains(k)) =>
+        {
+            Cow::Borrowed(state)
+        }
         Scope::Services(keys) => Cow::Owned(State {
             services: state.services.iter().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s.clone())).collect(),
             ..State::default()
