@@ -165,6 +165,7 @@ impl Director {
         let start = Instant::now();
         let executed = self.system.execute(&plan.changes)?;
         tracing::debug!(ms = start.elapsed().as_millis() as u64, writes = executed.writes, "executed the plan");
+        let start = Instant::now();
 
         let mut settled = inventory.clone();
         match scope {
@@ -184,6 +185,7 @@ impl Director {
         if settled.services != recorded.services || settled.firewall != recorded.firewall || !inventory.found {
             self.dir.save(&settled)?;
         }
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, "recorded the inventory");
 
         if !plan.is_empty() {
             let start = Instant::now();
