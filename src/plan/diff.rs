@@ -36,7 +36,11 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
     }
     for (key, want, have) in &pairs {
         if have.is_none() {
-            p.changes.push(Change::CreateService { key: **key, name: want.name.clone(), attrs: want.attrs.clone() });
+            p.changes.push(Change::CreateService {
+                key: **key,
+                name: want.name.clone(),
+                attrs: Box::new(want.attrs.clone()),
+            });
         }
     }
     for (key, want, have) in &pairs {

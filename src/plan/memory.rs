@@ -13,7 +13,7 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                 }
                 state
                     .services
-                    .insert(*key, Service { name: name.clone(), attrs: attrs.clone(), reals: Default::default() });
+                    .insert(*key, Service { name: name.clone(), attrs: (**attrs).clone(), reals: Default::default() });
             }
             Change::UpdateService { key, after, .. } => {
                 state.services.get_mut(key).ok_or(format!("no service {key}"))?.attrs = (**after).clone();

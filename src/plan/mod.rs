@@ -22,13 +22,13 @@ use crate::state::{Chain, ChainId, RealKey, RealServer, Service, ServiceAttrs, S
 /// (a different key) delete and create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// A service's attributes are boxed: a plan of thousands is mostly real servers, and every
+    /// change is as big as the biggest kind.
     CreateService {
         key: ServiceKey,
         name: Option<String>,
-        attrs: ServiceAttrs,
+        attrs: Box<ServiceAttrs>,
     },
-    /// Updates and deletions of services are rare and their attributes big: boxed, they do not
-    /// make every change of a plan of thousands as big as they are.
     UpdateService {
         key: ServiceKey,
         name: Option<String>,
