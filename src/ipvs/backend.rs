@@ -63,14 +63,19 @@ impl IpvsBackend {
         };
         let present: Vec<ServiceKey> = found.keys().copied().collect();
         self.read_reals(&present, &mut found)?;
-        for key in keys {
-            match found.remove(key) {
-                Some(svc) => {
-                    let name = state.services.get(key).and_then(|s| s.name.clone());
-                    state.services.insert(*key, Service { name, ..svc });
-                }
-                None => {
-                    state.services.remove(key);
+        if state.services.is_empty() {
+            // Nothing to keep a name of or to remove (the read-back of an apply): no second map.
+            state.services = found;
+        } else {
+            for key in keys {
+                match found.remove(key) {
+                    Some(svc) => {
+                        let name = state.services.get(key).and_then(|s| s.name.clone());
+                        state.services.insert(*key, Service { name, ..svc });
+                    }
+                    None => {
+                        state.services.remove(key);
+                    }
                 }
             }
         }
