@@ -10,7 +10,7 @@ use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
 use crate::model::Config;
 use crate::plan::{self, Plan};
-use crate::state::{Family, ServiceKey, State};
+use crate::state::{Family, ServiceKey, State, Timeouts};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -165,6 +165,7 @@ impl Director {
         let start = Instant::now();
         let executed = self.system.execute(&plan.changes)?;
         tracing::debug!(ms = start.elapsed().as_millis() as u64, writes = executed.writes, "executed the plan");
+        let start = Instant::now();
 
         let mut settled = inventory.clone();
         match scope {
@@ -184,6 +185,7 @@ impl Director {
         if settled.services != recorded.services || settled.firewall != recorded.firewall || !inventory.found {
             self.dir.save(&settled)?;
         }
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, "recorded the inventory");
 
         if !plan.is_empty() {
             let start = Instant::now();
@@ -235,10 +237,18 @@ fn name_services(state: &mut State, inventory: &Inventory) {
 }
 
 /// The part of a state a scope covers; a service scope leaves out timeouts and the firewall.
-/// Borrowed when the scope is everything: at thousands of services a copy is not free.
+/// Borrowed when the scope covers all of it: at thousands of services a copy is not free (the
+/// read-back after a big apply covers every service).
 fn restrict<'a>(state: &'a State, scope: &Scope) -> Cow<'a, State> {
     match scope {
         Scope::All => Cow::Borrowed(state),
+        Scope::Services(keys)
+            if state.timeouts == Timeouts::default()
+                && state.chains.is_empty()
+                && state.services.keys().all(|k| keys.contains(k)) =>
+        {
+            Cow::Borrowed(state)
+        }
         Scope::Services(keys) => Cow::Owned(State {
             services: state.services.iter().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s.clone())).collect(),
             ..State::default()

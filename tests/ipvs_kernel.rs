@@ -248,8 +248,8 @@ fn in_place_updates_keep_connections_and_counters(b: &mut IpvsBackend) {
     let attrs = v2.services[&k].attrs.clone();
     let before_svc = v2.services[&k].clone();
     b.execute(&[
-        Change::DeleteService { key: k, name: None, before: before_svc },
-        Change::CreateService { key: k, name: None, attrs },
+        Change::DeleteService { key: k, name: None, before: Box::new(before_svc) },
+        Change::CreateService { key: k, name: None, attrs: Box::new(attrs) },
     ])
     .unwrap();
     assert_eq!(conns(b, key), 0);
@@ -333,7 +333,7 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
     let key = svc("tcp/10.1.0.1:80");
     let rk = RealKey { address: "10.1.1.1".parse().unwrap(), port: 80 };
     let real = RealServer { weight: 1, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 };
-    let create = |attrs: ServiceAttrs| Change::CreateService { key, name: Some("web".into()), attrs };
+    let create = |attrs: ServiceAttrs| Change::CreateService { key, name: Some("web".into()), attrs: Box::new(attrs) };
 
     let (msg, errno) =
         refused(b, &[create(ServiceAttrs { scheduler: Scheduler::Other("nosuch".into()), ..Default::default() })]);
@@ -375,10 +375,7 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
     let other = svc("tcp/10.1.0.5:80");
     let (msg, _) = refused(
         b,
-        &[
-            create(ServiceAttrs::default()),
-            Change::CreateService { key: other, name: None, attrs: ServiceAttrs::default() },
-        ],
+        &[create(ServiceAttrs::default()), Change::CreateService { key: other, name: None, attrs: Box::default() }],
     );
     assert!(msg.contains("already exists"), "{msg}");
     b.client().limit_batch(usize::MAX);

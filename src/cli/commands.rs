@@ -65,7 +65,8 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
 fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
-    model::load(text).map_err(|diags| {
+    let start = std::time::Instant::now();
+    let config = model::load(text).map_err(|diags| {
         let n = diags.len();
         anyhow::anyhow!(
             "{} is not a valid lvsync file ({n} problem{}); nothing was changed\n{}",
@@ -73,7 +74,9 @@ fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
             if n == 1 { "" } else { "s" },
             diags.render(&path.display().to_string()).trim_end()
         )
-    })
+    })?;
+    tracing::debug!(ms = start.elapsed().as_millis() as u64, services = config.services.len(), "loaded the file");
+    Ok(config)
 }
 
 fn validate(files: &[std::path::PathBuf], quiet: bool) -> i32 {
@@ -200,6 +203,7 @@ fn apply_saved(g: &Global, path: &Path, format: Format) -> anyhow::Result<i32> {
 }
 
 fn report_applied(plan: &Plan, writes: usize, format: Format) {
+    let start = std::time::Instant::now();
     match format {
         Format::Json => {
             let mut j = plan::json(plan);
@@ -219,6 +223,7 @@ fn report_applied(plan: &Plan, writes: usize, format: Format) {
             println!("Apply complete: {} created, {} updated, {} deleted.", s.create, s.update, s.delete);
         }
     }
+    tracing::debug!(ms = start.elapsed().as_millis() as u64, "reported");
 }
 
 fn export(g: &Global) -> anyhow::Result<i32> {

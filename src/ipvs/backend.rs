@@ -18,6 +18,9 @@ use crate::state::{Service, ServiceKey, State, Timeouts};
 /// is cheaper (each GET_SERVICE answer takes a page of the receive buffer).
 const ONE_BY_ONE: usize = 32;
 
+/// Changes turned into requests at a time (see `execute_ipvs`).
+const REQUESTS_AT_ONCE: usize = 1024;
+
 pub struct IpvsBackend {
     client: Client,
 }
@@ -60,14 +63,19 @@ impl IpvsBackend {
         };
         let present: Vec<ServiceKey> = found.keys().copied().collect();
         self.read_reals(&present, &mut found)?;
-        for key in keys {
-            match found.remove(key) {
-                Some(svc) => {
-                    let name = state.services.get(key).and_then(|s| s.name.clone());
-                    state.services.insert(*key, Service { name, ..svc });
-                }
-                None => {
-                    state.services.remove(key);
+        if state.services.is_empty() {
+            // Nothing to keep a name of or to remove (the read-back of an apply): no second map.
+            state.services = found;
+        } else {
+            for key in keys {
+                match found.remove(key) {
+                    Some(svc) => {
+                        let name = state.services.get(key).and_then(|s| s.name.clone());
+                        state.services.insert(*key, Service { name, ..svc });
+                    }
+                    None => {
+                        state.services.remove(key);
+                    }
                 }
             }
         }
@@ -169,34 +177,45 @@ impl IpvsBackend {
     /// which the kernel refused one, and report the first refusal.
     pub fn execute_ipvs(&mut self, changes: &[Change]) -> Result<Executed, Error> {
         let started = Instant::now();
-        let mut requests = Vec::with_capacity(changes.len());
-        let mut origin = Vec::with_capacity(changes.len());
-        for (i, change) in changes.iter().enumerate() {
-            if let Some(req) = request_for(change) {
-                requests.push(req);
-                origin.push(i);
+        let (mut sent, mut done) = (0, 0);
+        // The requests of one slice of the plan are built, sent and dropped before the next: all
+        // 18,000 of a big apply at once would be megabytes of fresh memory, which costs more than
+        // the few extra round trips (and, under User-Mode Linux, far more).
+        let mut requests = Vec::with_capacity(changes.len().min(REQUESTS_AT_ONCE));
+        let mut origin = Vec::with_capacity(requests.capacity());
+        for slice in changes.chunks(REQUESTS_AT_ONCE) {
+            requests.clear();
+            origin.clear();
+            for (i, change) in slice.iter().enumerate() {
+                if let Some(req) = request_for(change) {
+                    requests.push(req);
+                    origin.push(i);
+                }
+            }
+            if requests.is_empty() {
+                continue;
+            }
+            let outcomes = self.client.pipeline(&requests, Mode::Do, true, |_, _| {})?;
+            sent += requests.len();
+            done += outcomes.iter().filter(|o| matches!(o, Outcome::Done)).count();
+            let mut failures = outcomes.into_iter().enumerate().filter_map(|(i, o)| match o {
+                Outcome::Failed(e) => Some((i, e)),
+                _ => None,
+            });
+            if let Some((i, source)) = failures.next() {
+                let more = failures.count();
+                let change = &slice[origin[i]];
+                let (scheduler, engine) = modules(change);
+                let mut why = refusal(requests[i].cmd, &source, scheduler, engine);
+                if more > 0 {
+                    why.push_str(&format!(" ({more} later requests of the same batch also failed)"));
+                }
+                return Err(Error::Refused { doing: describe(change), why, source });
             }
         }
-        if requests.is_empty() {
-            return Ok(Executed::default());
-        }
-        let outcomes = self.client.pipeline(&requests, Mode::Do, true, |_, _| {})?;
-        let done = outcomes.iter().filter(|o| matches!(o, Outcome::Done)).count();
-        let ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(requests = requests.len(), done, ms, "sent the IPVS changes");
-        let mut failures = outcomes.into_iter().enumerate().filter_map(|(i, o)| match o {
-            Outcome::Failed(e) => Some((i, e)),
-            _ => None,
-        });
-        if let Some((i, source)) = failures.next() {
-            let more = failures.count();
-            let change = &changes[origin[i]];
-            let (scheduler, engine) = modules(change);
-            let mut why = refusal(requests[i].cmd, &source, scheduler, engine);
-            if more > 0 {
-                why.push_str(&format!(" ({more} later requests of the same batch also failed)"));
-            }
-            return Err(Error::Refused { doing: describe(change), why, source });
+        if sent > 0 {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(requests = sent, done, ms, "sent the IPVS changes");
         }
         Ok(Executed { changes: done, writes: done })
     }
@@ -260,7 +279,8 @@ fn request_for(change: &Change) -> Option<IpvsMessage> {
 
 fn modules(change: &Change) -> (Option<&str>, Option<&str>) {
     let attrs = match change {
-        Change::CreateService { attrs, .. } | Change::UpdateService { after: attrs, .. } => attrs,
+        Change::CreateService { attrs, .. } => attrs,
+        Change::UpdateService { after, .. } => after,
         _ => return (None, None),
     };
     (Some(attrs.scheduler.name()), attrs.persistence.as_ref().and_then(|p| p.engine.as_deref()))

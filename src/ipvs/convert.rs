@@ -60,14 +60,20 @@ fn protocol(p: Protocol) -> IpProtocol {
 /// The attributes that name a service: enough for DEL_SERVICE, GET_SERVICE, GET_DEST and the
 /// service part of every destination command.
 pub fn service_identity(key: &ServiceKey) -> Vec<ServiceAttr> {
+    let mut out = Vec::with_capacity(4);
+    push_service_identity(&mut out, key);
+    out
+}
+
+fn push_service_identity(out: &mut Vec<ServiceAttr>, key: &ServiceKey) {
     match *key {
-        ServiceKey::Addr { protocol: p, vip, port } => vec![
+        ServiceKey::Addr { protocol: p, vip, port } => out.extend([
             ServiceAttr::Af(af(Family::of(&vip))),
             ServiceAttr::Protocol(protocol(p)),
             ServiceAttr::Addr(addr(vip)),
             ServiceAttr::Port(port),
-        ],
-        ServiceKey::Fwmark { family, mark } => vec![ServiceAttr::Af(af(family)), ServiceAttr::Fwmark(mark)],
+        ]),
+        ServiceKey::Fwmark { family, mark } => out.extend([ServiceAttr::Af(af(family)), ServiceAttr::Fwmark(mark)]),
     }
 }
 
@@ -75,7 +81,9 @@ pub fn service_identity(key: &ServiceKey) -> Vec<ServiceAttr> {
 /// that leaves HASHED alone), timeout and netmask, and the persistence engine when there is one
 /// (omitting it on SET removes it, as wanted).
 pub fn service_full(key: &ServiceKey, attrs: &ServiceAttrs) -> Vec<ServiceAttr> {
-    let mut out = service_identity(key);
+    // Sized for all of them at once: a plan of thousands builds thousands of these.
+    let mut out = Vec::with_capacity(9);
+    push_service_identity(&mut out, key);
     let mut flags = u32::from(attrs.sched_flags.0 & 0x7) << SCHED_FLAGS_SHIFT;
     if attrs.one_packet {
         flags |= ServiceFlags::ONEPACKET;
@@ -158,17 +166,25 @@ pub fn service_from(attrs: &[ServiceAttr]) -> Option<(ServiceKey, ServiceAttrs)>
 
 /// The attributes that name a real server inside its service (DEL_DEST).
 pub fn dest_identity(key: &RealKey) -> Vec<DestAttr> {
-    vec![
+    let mut out = Vec::with_capacity(3);
+    push_dest_identity(&mut out, key);
+    out
+}
+
+fn push_dest_identity(out: &mut Vec<DestAttr>, key: &RealKey) {
+    out.extend([
         DestAttr::Addr(addr(key.address)),
         DestAttr::Port(key.port),
         DestAttr::AddrFamily(af(Family::of(&key.address))),
-    ]
+    ]);
 }
 
 /// Everything NEW_DEST and SET_DEST require; the tunnel only with tunnel forwarding (an
 /// omitted tunnel type is IPIP to the kernel).
 pub fn dest_full(key: &RealKey, real: &RealServer) -> Vec<DestAttr> {
-    let mut out = dest_identity(key);
+    let tunnel = matches!(real.forward, Forward::Tun(_));
+    let mut out = Vec::with_capacity(if tunnel { 10 } else { 7 });
+    push_dest_identity(&mut out, key);
     let method = match real.forward {
         Forward::Dr => ForwardMethod::Route,
         Forward::Nat => ForwardMethod::Masq,

@@ -175,7 +175,7 @@ fn real(
     // A real server inherits the service's tunnel only when the service itself tunnels.
     let tunnel = match r.forward {
         Forward::Tun(t) if t != inherited => {
-            Some(tunnel(t).unwrap_or(raw::Tunnel { kind: Some("ipip".into()), port: None, checksum: None }))
+            Some(Box::new(tunnel(t).unwrap_or(raw::Tunnel { kind: Some("ipip".into()), port: None, checksum: None })))
         }
         _ => None,
     };

@@ -180,7 +180,8 @@ pub struct RealServer {
     pub lower_threshold: Option<i64>,
     /// Overrides the service's tunnel settings (with `forward: tun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tunnel: Option<Tunnel>,
+    // Boxed: rare, and a file of thousands of real servers holds them all at once.
+    pub tunnel: Option<Box<Tunnel>>,
 }
 
 /// A firewall intent: one rule in `LVSYNC-INPUT` or `LVSYNC-FORWARD`, commented `lvsync:<name>`.

@@ -44,7 +44,7 @@ pub fn family_text(f: Family) -> &'static str {
 
 /// The services that are right, in file order; the checker holds the problems of the others.
 pub fn services(c: &mut Checker, services: &[raw::Service]) -> Vec<ServiceSpec> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(services.len());
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut keys: BTreeMap<ServiceKey, usize> = BTreeMap::new();
     for (i, s) in services.iter().enumerate() {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::{Change, Plan, Unmanaged};
 use crate::inventory::Inventory;
-use crate::state::{ChainId, Ownership, ServiceKey, State, Timeouts};
+use crate::state::{ChainId, Ownership, Service, ServiceKey, State, Timeouts};
 
 /// Plan the changes that make `observed` into `desired`.
 ///
@@ -19,45 +19,78 @@ use crate::state::{ChainId, Ownership, ServiceKey, State, Timeouts};
 /// created/updated, then real servers deleted, services deleted, firewall chains deleted.
 pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: &Inventory) -> Plan {
     let mut p = Plan::default();
-    let mut svc_create = Vec::new();
-    let mut svc_update = Vec::new();
-    let mut real_create = Vec::new();
-    let mut real_update = Vec::new();
-    let mut real_delete = Vec::new();
-    let mut svc_delete = Vec::new();
+    // Each desired service with its live self, looked up once; every kind of change is then one
+    // pass, appended in apply order to one list reserved up front: at thousands of services,
+    // intermediate lists of changes cost more (fresh memory) than the passes.
+    let pairs: Vec<(&ServiceKey, &Service, Option<&Service>)> =
+        desired.services.iter().map(|(key, want)| (key, want, observed.services.get(key))).collect();
+    let reals = |state: &State| state.services.values().map(|s| s.reals.len()).sum::<usize>();
+    p.changes.reserve(
+        desired.services.len() + observed.services.len() + reals(desired) + reals(observed) + 1 + ChainId::all().len(),
+    );
 
-    for (key, want) in &desired.services {
-        let name = want.name.clone();
-        if let Some(name) = &name {
-            p.names.insert(*key, name.clone());
+    for (key, want, _) in &pairs {
+        if let Some(name) = &want.name {
+            p.names.insert(**key, name.clone());
         }
-        let Some(have) = observed.services.get(key) else {
-            svc_create.push(Change::CreateService { key: *key, name, attrs: want.attrs.clone() });
-            for (rk, real) in &want.reals {
-                real_create.push(Change::CreateReal { service: *key, key: *rk, real: *real });
-            }
-            continue;
-        };
-        if have.attrs != want.attrs {
-            svc_update.push(Change::UpdateService {
-                key: *key,
-                name,
-                before: have.attrs.clone(),
-                after: want.attrs.clone(),
+    }
+    for (key, want, have) in &pairs {
+        if have.is_none() {
+            p.changes.push(Change::CreateService {
+                key: **key,
+                name: want.name.clone(),
+                attrs: Box::new(want.attrs.clone()),
             });
         }
+    }
+    for (key, want, have) in &pairs {
+        if let Some(have) = have
+            && have.attrs != want.attrs
+        {
+            p.changes.push(Change::UpdateService {
+                key: **key,
+                name: want.name.clone(),
+                before: Box::new(have.attrs.clone()),
+                after: Box::new(want.attrs.clone()),
+            });
+        }
+    }
+    for (key, want, have) in &pairs {
         for (rk, real) in &want.reals {
-            match have.reals.get(rk) {
-                None => real_create.push(Change::CreateReal { service: *key, key: *rk, real: *real }),
-                Some(old) if old != real => {
-                    real_update.push(Change::UpdateReal { service: *key, key: *rk, before: *old, after: *real })
-                }
-                Some(_) => {}
+            if !have.is_some_and(|have| have.reals.contains_key(rk)) {
+                p.changes.push(Change::CreateReal { service: **key, key: *rk, real: *real });
             }
         }
+    }
+    for (key, want, have) in &pairs {
+        let Some(have) = have else { continue };
+        for (rk, real) in &want.reals {
+            if let Some(old) = have.reals.get(rk)
+                && old != real
+            {
+                p.changes.push(Change::UpdateReal { service: **key, key: *rk, before: *old, after: *real });
+            }
+        }
+    }
+
+    p.changes.extend(timeouts_change(&desired.timeouts, &observed.timeouts));
+
+    let (mut fw_upsert, mut fw_delete) = (Vec::new(), Vec::new());
+    for id in ChainId::all() {
+        let (want, have) = (desired.chains.get(&id), observed.chains.get(&id));
+        if want == have {
+            continue;
+        }
+        let change = Change::ReplaceChain { id, before: have.cloned(), after: want.cloned() };
+        if want.is_none() { fw_delete.push(change) } else { fw_upsert.push(change) }
+    }
+    p.changes.append(&mut fw_upsert);
+
+    for (key, want, have) in &pairs {
+        let Some(have) = have else { continue };
         for (rk, old) in &have.reals {
             if !want.reals.contains_key(rk) {
-                real_delete.push(Change::DeleteReal { service: *key, key: *rk, before: *old });
+                p.changes.push(Change::DeleteReal { service: **key, key: *rk, before: *old });
             }
         }
     }
@@ -72,7 +105,7 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
         }
         let managed = ownership == Ownership::Exclusive || inventory.services.contains_key(key);
         if managed {
-            svc_delete.push(Change::DeleteService { key: *key, name, before: have.clone() });
+            p.changes.push(Change::DeleteService { key: *key, name, before: Box::new(have.clone()) });
         } else {
             p.unmanaged.push(Unmanaged { key: *key, reals: have.reals.len() });
         }
@@ -85,27 +118,7 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
                 .to_string(),
         );
     }
-
-    let timeouts = timeouts_change(&desired.timeouts, &observed.timeouts);
-
-    let (mut fw_upsert, mut fw_delete) = (Vec::new(), Vec::new());
-    for id in ChainId::all() {
-        let (want, have) = (desired.chains.get(&id), observed.chains.get(&id));
-        if want == have {
-            continue;
-        }
-        let change = Change::ReplaceChain { id, before: have.cloned(), after: want.cloned() };
-        if want.is_none() { fw_delete.push(change) } else { fw_upsert.push(change) }
-    }
-
-    p.changes = [svc_create, svc_update, real_create, real_update]
-        .into_iter()
-        .flatten()
-        .chain(timeouts)
-        .chain(fw_upsert.drain(..))
-        .chain([real_delete, svc_delete].into_iter().flatten())
-        .chain(fw_delete.drain(..))
-        .collect();
+    p.changes.append(&mut fw_delete);
     p
 }
 

@@ -13,10 +13,10 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                 }
                 state
                     .services
-                    .insert(*key, Service { name: name.clone(), attrs: attrs.clone(), reals: Default::default() });
+                    .insert(*key, Service { name: name.clone(), attrs: (**attrs).clone(), reals: Default::default() });
             }
             Change::UpdateService { key, after, .. } => {
-                state.services.get_mut(key).ok_or(format!("no service {key}"))?.attrs = after.clone();
+                state.services.get_mut(key).ok_or(format!("no service {key}"))?.attrs = (**after).clone();
             }
             Change::DeleteService { key, .. } => {
                 state.services.remove(key).ok_or(format!("no service {key}"))?;

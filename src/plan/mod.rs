@@ -22,22 +22,24 @@ use crate::state::{Chain, ChainId, RealKey, RealServer, Service, ServiceAttrs, S
 /// (a different key) delete and create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
+    /// A service's attributes are boxed: a plan of thousands is mostly real servers, and every
+    /// change is as big as the biggest kind.
     CreateService {
         key: ServiceKey,
         name: Option<String>,
-        attrs: ServiceAttrs,
+        attrs: Box<ServiceAttrs>,
     },
     UpdateService {
         key: ServiceKey,
         name: Option<String>,
-        before: ServiceAttrs,
-        after: ServiceAttrs,
+        before: Box<ServiceAttrs>,
+        after: Box<ServiceAttrs>,
     },
     /// Deleting a service deletes its real servers with it.
     DeleteService {
         key: ServiceKey,
         name: Option<String>,
-        before: Service,
+        before: Box<Service>,
     },
     CreateReal {
         service: ServiceKey,

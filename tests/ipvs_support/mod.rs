@@ -169,7 +169,7 @@ pub fn ipvsadm_build(cmds: &[&str]) {
 pub fn creations(state: &State) -> Vec<Change> {
     let mut out = Vec::new();
     for (key, s) in &state.services {
-        out.push(Change::CreateService { key: *key, name: s.name.clone(), attrs: s.attrs.clone() });
+        out.push(Change::CreateService { key: *key, name: s.name.clone(), attrs: Box::new(s.attrs.clone()) });
     }
     for (key, s) in &state.services {
         for (rk, r) in &s.reals {
