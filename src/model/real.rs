@@ -1,6 +1,6 @@
 //! Checking and resolving real servers and tunnels, with what they inherit from their service.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use super::check::Checker;
 use super::raw;
@@ -175,17 +175,7 @@ pub(super) fn tunnel_needs_tun(c: &mut Checker, path: &str, who: &str, forward: 
 }
 
 fn real_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
-    let why = if ip.is_unspecified() {
-        Some("the unspecified address")
-    } else if ip.is_multicast() {
-        Some("a multicast address")
-    } else if ip == IpAddr::V4(Ipv4Addr::BROADCAST) {
-        Some("the broadcast address")
-    } else if ip.is_loopback() {
-        Some("a loopback address")
-    } else {
-        None
-    };
+    let why = super::service::not_unicast(ip).or(ip.is_loopback().then_some("a loopback address"));
     if let Some(why) = why {
         c.err(
             path,

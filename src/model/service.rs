@@ -248,8 +248,10 @@ fn service_key(c: &mut Checker, path: &str, s: &raw::Service) -> Option<ServiceK
     }
 }
 
-fn vip_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
-    let why = if ip.is_unspecified() {
+/// What kind of address `ip` is when no single host can be reached at it (a vip, or a real
+/// server, which also cannot be a loopback address); `None` for a usable unicast address.
+pub(super) fn not_unicast(ip: IpAddr) -> Option<&'static str> {
+    if ip.is_unspecified() {
         Some("the unspecified address")
     } else if ip.is_multicast() {
         Some("a multicast address")
@@ -257,8 +259,11 @@ fn vip_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
         Some("the broadcast address")
     } else {
         None
-    };
-    if let Some(why) = why {
+    }
+}
+
+fn vip_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
+    if let Some(why) = not_unicast(ip) {
         c.err(
             path,
             format!("`{text}` is {why} and cannot be a vip; expected a unicast address the director answers on"),
