@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ pub const TIMEOUT: Duration = Duration::from_secs(1);
 /// inside the lab take milliseconds, so healthy runs stay strictly in order (what schedulers
 /// such as rr see), while a service that drops everything costs this per request, not TIMEOUT.
 const PACE: Duration = Duration::from_millis(150);
+
+/// Source ports for UDP requests, one per request of the whole lab run (UDP and TCP ports are
+/// apart, and nothing else in the client's namespace uses UDP); past 65,535 it wraps around.
+static NEXT_UDP_PORT: AtomicU16 = AtomicU16::new(10_000);
 
 /// What the requests to one service gave.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -79,7 +84,11 @@ fn request(protocol: Protocol, to: SocketAddr) -> io::Result<String> {
     match protocol {
         Protocol::Udp => {
             let any: SocketAddr = if to.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }.parse().expect("literal address");
-            let socket = UdpSocket::bind(any)?;
+            // Every datagram is a new flow to IPVS only if its source port is new: a port the
+            // system hands out again would hit the connection entry of an earlier datagram (kept
+            // for the UDP timeout) and go to the same real server, skewing the distribution.
+            let port = NEXT_UDP_PORT.fetch_add(1, Ordering::Relaxed);
+            let socket = UdpSocket::bind(SocketAddr::new(any.ip(), port)).or_else(|_| UdpSocket::bind(any))?;
             // Connected: only an answer from the VIP itself counts, as a real client would see it.
             socket.connect(to)?;
             socket.set_read_timeout(Some(TIMEOUT))?;
