@@ -1,20 +1,51 @@
-//! The seam between the pure planner and the kernel: a backend observes live state and
-//! executes planned changes. `ipvs` and `firewall` each implement it for their part of the
-//! state; [`System`] joins them for the commands.
+//! The seam between the pure planner and the kernel. Every domain of state has one backend,
+//! which observes its part of [`State`] within a [`Scope`] and executes its domain's changes;
+//! [`System`] holds a director's backends and runs them together, phase by phase. The seam
+//! knows no domain: each backend names its [`Domain`] and its error type.
 
-use crate::plan::Change;
-use std::collections::BTreeSet;
+use crate::plan::{Change, Domain};
+use crate::state::{Inventory, Scope, State};
 
-use crate::state::{Family, ServiceKey, State};
+/// A domain's own error type, which the seam carries (boxed) without knowing it.
+pub trait DomainError: std::error::Error + Send + Sync + 'static {
+    const DOMAIN: Domain;
+}
 
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Ipvs(#[from] crate::ipvs::Error),
-    #[error(transparent)]
-    Firewall(#[from] crate::firewall::Error),
-    #[error("{0}")]
-    Unavailable(String),
+/// A backend's failure: its domain's error, boxed. Displayed as that error and transparent to
+/// its source chain, so an error chain reads the same as the domain's own.
+#[derive(Debug)]
+pub struct Error {
+    domain: Domain,
+    error: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl Error {
+    pub fn domain(&self) -> Domain {
+        self.domain
+    }
+
+    /// The domain's error, if it is of type `E`.
+    pub fn downcast_ref<E: DomainError>(&self) -> Option<&E> {
+        self.error.downcast_ref()
+    }
+}
+
+impl<E: DomainError> From<E> for Error {
+    fn from(error: E) -> Error {
+        Error { domain: E::DOMAIN, error: Box::new(error) }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
 }
 
 /// What `execute` did.
@@ -34,24 +65,24 @@ impl std::ops::AddAssign for Executed {
     }
 }
 
+/// One domain's observer and executor.
 pub trait Backend {
-    /// Read the part of live state this backend owns into `state`, leaving other parts alone.
-    fn observe(&mut self, state: &mut State) -> Result<(), Error>;
+    fn domain(&self) -> Domain;
 
-    /// Read only these services (absent ones stay absent) into `state`: the fast path of an
-    /// incremental reconcile. Backends that hold no services read nothing.
-    fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>, state: &mut State) -> Result<(), Error> {
-        let mut all = State::default();
-        self.observe(&mut all)?;
-        state.services.extend(all.services.into_iter().filter(|(k, _)| keys.contains(k)));
-        Ok(())
+    /// Read the part of live state this backend owns, within `scope`, into `state`, leaving
+    /// other parts alone. A scope of services only reads nothing in domains without services.
+    fn observe_scope(&mut self, scope: &Scope, state: &mut State) -> Result<(), Error>;
+
+    /// Everything this backend owns.
+    fn observe(&mut self, state: &mut State) -> Result<(), Error> {
+        self.observe_scope(&Scope::All, state)
     }
 
-    /// Limit later `observe` calls to the firewall of these families (the others are known to
-    /// hold nothing lvsync wants or made). Backends without a firewall ignore it.
-    fn focus_firewall(&mut self, _families: &BTreeSet<Family>) {}
+    /// Before a plan: what the file wants and what lvsync made before, so that a backend can
+    /// leave out of later observations what cannot matter. By default it reads everything.
+    fn focus(&mut self, _desired: &State, _made: &Inventory) {}
 
-    /// Carry out, in order, the changes of `changes` that belong to this backend; ignore others.
+    /// Carry out, in order, the changes of `changes` that belong to this domain; ignore others.
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error>;
 }
 
@@ -61,34 +92,36 @@ pub struct System {
 }
 
 impl System {
-    pub fn observe(&mut self) -> Result<State, Error> {
+    pub fn observe(&mut self, scope: &Scope) -> Result<State, Error> {
         let mut state = State::default();
         for b in &mut self.backends {
+            b.observe_scope(scope, &mut state)?;
+        }
+        Ok(state)
+    }
+
+    /// One domain's part of live state alone.
+    pub fn observe_domain(&mut self, domain: Domain) -> Result<State, Error> {
+        let mut state = State::default();
+        for b in self.backends.iter_mut().filter(|b| b.domain() == domain) {
             b.observe(&mut state)?;
         }
         Ok(state)
     }
 
-    pub fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>) -> Result<State, Error> {
-        let mut state = State::default();
+    pub fn focus(&mut self, desired: &State, made: &Inventory) {
         for b in &mut self.backends {
-            b.observe_services(keys, &mut state)?;
-        }
-        Ok(state)
-    }
-
-    pub fn focus_firewall(&mut self, families: &BTreeSet<Family>) {
-        for b in &mut self.backends {
-            b.focus_firewall(families);
+            b.focus(desired, made);
         }
     }
 
-    /// Changes are handed over in runs of one backend's kind, so that apply order (services,
-    /// real servers, firewall, then deletions) holds across backends.
+    /// A plan is in phase order; each run of one domain's changes goes to that domain's backend,
+    /// so that the order holds across backends.
     pub fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error> {
         let mut done = Executed::default();
-        for run in changes.chunk_by(|a, b| a.is_firewall() == b.is_firewall()) {
-            for b in &mut self.backends {
+        for run in changes.chunk_by(|a, b| a.domain() == b.domain()) {
+            let domain = run[0].domain();
+            for b in self.backends.iter_mut().filter(|b| b.domain() == domain) {
                 done += b.execute(run)?;
             }
         }

@@ -1,16 +1,15 @@
 //! A director: the kernel's IPVS table and firewall, the state directory, and the one
 //! reconcile loop step every command uses (observe, plan, execute, record, verify).
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
-use crate::model::Config;
-use crate::plan::{self, Plan};
-use crate::state::{Family, ServiceKey, State, Timeouts};
+use crate::plan::{self, Domain, Plan};
+pub use crate::state::Scope;
+use crate::state::{Family, Ownership, ServiceKey, State};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -19,15 +18,6 @@ pub struct Options {
     pub iptables: String,
     /// How long to wait for another lvsync's lock.
     pub lock_wait: Duration,
-}
-
-/// What a reconcile looks at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// Everything: services, timeouts, firewall.
-    All,
-    /// Only these services (an edit of the file that touched just them).
-    Services(BTreeSet<ServiceKey>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +38,6 @@ fn remaining(p: &Plan) -> String {
 pub struct Planned {
     pub plan: Plan,
     pub observed: State,
-    pub desired: State,
 }
 
 #[derive(Debug, Clone)]
@@ -57,11 +46,12 @@ pub struct Applied {
     pub executed: Executed,
 }
 
-/// The desired state of a file: its services and timeouts, and its firewall rendered to rules.
-pub fn desired_state(config: &Config) -> State {
-    let mut state = config.state();
-    state.chains = crate::firewall::render(&config.firewall);
-    state
+/// What the director makes the kernel into: a desired state (see [`crate::desired`]) and who
+/// owns the IPVS table.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    pub desired: &'a State,
+    pub ownership: Ownership,
 }
 
 pub struct Director {
@@ -85,10 +75,12 @@ impl Director {
         Ok(self.dir.load()?)
     }
 
-    /// The live IPVS table alone (for `export`): the firewall is not read.
+    /// The live IPVS table alone (for `export`): no other domain is read.
     pub fn observe_ipvs(&mut self) -> Result<State, Error> {
-        self.system.focus_firewall(&BTreeSet::new());
-        self.observe(&Scope::All)
+        let inventory = self.dir.load()?;
+        let mut state = self.system.observe_domain(Domain::Ipvs)?;
+        name_services(&mut state, &inventory);
+        Ok(state)
     }
 
     /// Live state, with the names lvsync remembers for the services it applied.
@@ -98,56 +90,53 @@ impl Director {
     }
 
     fn observe_named(&mut self, scope: &Scope, inventory: &Inventory) -> Result<State, Error> {
-        let mut state = match scope {
-            Scope::All => self.system.observe()?,
-            Scope::Services(keys) => self.system.observe_services(keys)?,
-        };
+        let mut state = self.system.observe(scope)?;
         name_services(&mut state, inventory);
         Ok(state)
     }
 
-    pub fn plan(&mut self, config: &Config, scope: &Scope) -> Result<Planned, Error> {
+    pub fn plan(&mut self, target: Target, scope: &Scope) -> Result<Planned, Error> {
         let inventory = self.dir.load()?;
-        self.plan_with(config, scope, &inventory)
+        self.plan_with(target, scope, &inventory)
     }
 
     /// One read of the inventory serves a whole apply: plan, record and read-back.
-    fn plan_with(&mut self, config: &Config, scope: &Scope, inventory: &Inventory) -> Result<Planned, Error> {
-        let desired = desired_state(config);
-        self.system.focus_firewall(&firewall_to_read(&desired, inventory));
+    fn plan_with(&mut self, target: Target, scope: &Scope, inventory: &Inventory) -> Result<Planned, Error> {
+        let desired = target.desired;
+        self.system.focus(desired, inventory);
         let start = Instant::now();
         let observed = self.observe_named(scope, inventory)?;
         tracing::debug!(ms = start.elapsed().as_millis() as u64, "observed the live state");
         let start = Instant::now();
-        let (d, o) = (restrict(&desired, scope), restrict(&observed, scope));
-        let plan = plan::plan(&d, &o, config.ownership, inventory);
+        let (d, o) = (scope.restrict(desired), scope.restrict(&observed));
+        let plan = plan::plan(&d, &o, target.ownership, inventory);
         tracing::debug!(ms = start.elapsed().as_millis() as u64, changes = plan.changes.len(), "planned");
-        Ok(Planned { plan, observed, desired })
+        Ok(Planned { plan, observed })
     }
 
-    /// Make the kernel match the file within `scope`, record what lvsync now manages, and check
-    /// that the kernel reads back as planned.
-    pub fn apply(&mut self, config: &Config, scope: &Scope) -> Result<Applied, Error> {
+    /// Make the kernel match the desired state within `scope`, record what lvsync now manages,
+    /// and check that the kernel reads back as planned.
+    pub fn apply(&mut self, target: Target, scope: &Scope) -> Result<Applied, Error> {
         let inventory = self.dir.load()?;
-        let planned = self.plan_with(config, scope, &inventory)?;
-        self.execute_for(config, &planned.desired, scope, planned.plan, inventory)
+        let planned = self.plan_with(target, scope, &inventory)?;
+        self.execute_for(target, scope, planned.plan, inventory)
     }
 
-    /// Carry out a plan made by [`Director::plan`] for the same file and scope.
-    pub fn execute(&mut self, config: &Config, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
+    /// Carry out a plan made by [`Director::plan`] for the same target and scope.
+    pub fn execute(&mut self, target: Target, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
         let inventory = self.dir.load()?;
-        self.execute_for(config, &desired_state(config), scope, plan, inventory)
+        self.execute_for(target, scope, plan, inventory)
     }
 
     fn execute_for(
         &mut self,
-        config: &Config,
-        desired: &State,
+        target: Target,
         scope: &Scope,
         plan: Plan,
         inventory: Inventory,
     ) -> Result<Applied, Error> {
-        let wanted = restrict(desired, scope);
+        let desired = target.desired;
+        let wanted = scope.restrict(desired);
         let mut recorded = inventory.clone();
         if !plan.is_empty() {
             // Write ahead: whatever this apply creates is recorded as lvsync's before it exists,
@@ -191,8 +180,7 @@ impl Director {
             let start = Instant::now();
             let verify = verify_scope(&plan, scope);
             let observed = self.observe_named(&verify, &settled)?;
-            let left =
-                plan::plan(&restrict(desired, &verify), &restrict(&observed, &verify), config.ownership, &settled);
+            let left = plan::plan(&verify.restrict(desired), &verify.restrict(&observed), target.ownership, &settled);
             if !left.is_empty() {
                 return Err(Error::NotConverged(left));
             }
@@ -206,19 +194,9 @@ fn chain_families(state: &State) -> BTreeSet<Family> {
     state.chains.keys().map(|id| id.family).collect()
 }
 
-/// The firewall families worth reading: where the file wants rules, and where lvsync made rules
-/// before (to remove them); every family when the inventory does not say. A director whose file
-/// has no firewall intents then pays for no `iptables-save` at all.
-fn firewall_to_read(desired: &State, inventory: &Inventory) -> BTreeSet<Family> {
-    match &inventory.firewall {
-        Some(made) => made.iter().copied().chain(chain_families(desired)).collect(),
-        None => [Family::Ipv4, Family::Ipv6].into(),
-    }
-}
-
 /// After an apply that touched only services, reading those back is enough.
 fn verify_scope(plan: &Plan, scope: &Scope) -> Scope {
-    if plan.changes.iter().any(|c| matches!(c.kind(), "firewall_chain" | "ipvs_config")) {
+    if plan.changes.iter().any(|c| c.info().service().is_none()) {
         return scope.clone();
     }
     Scope::Services(plan::touched_services(&plan.changes))
@@ -236,56 +214,9 @@ fn name_services(state: &mut State, inventory: &Inventory) {
     }
 }
 
-/// The part of a state a scope covers; a service scope leaves out timeouts and the firewall.
-/// Borrowed when the scope covers all of it: at thousands of services a copy is not free (the
-/// read-back after a big apply covers every service).
-fn restrict<'a>(state: &'a State, scope: &Scope) -> Cow<'a, State> {
-    match scope {
-        Scope::All => Cow::Borrowed(state),
-        Scope::Services(keys)
-            if state.timeouts == Timeouts::default()
-                && state.chains.is_empty()
-                && state.services.keys().all(|k| keys.contains(k)) =>
-        {
-            Cow::Borrowed(state)
-        }
-        Scope::Services(keys) => Cow::Owned(State {
-            services: state.services.iter().filter(|(k, _)| keys.contains(k)).map(|(k, s)| (*k, s.clone())).collect(),
-            ..State::default()
-        }),
-    }
-}
-
 /// The kernel backends of this machine.
 pub fn connect(opts: &Options) -> Result<System, Error> {
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
     Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall)] })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::{Chain, ChainId, Hook};
-
-    fn with_chain(family: Family) -> State {
-        let mut s = State::default();
-        s.chains.insert(ChainId { family, hook: Hook::Input }, Chain { rules: vec!["-j DROP".into()], jump: true });
-        s
-    }
-
-    #[test]
-    fn the_firewall_is_read_where_the_file_wants_rules_or_lvsync_made_them() {
-        let both: BTreeSet<Family> = [Family::Ipv4, Family::Ipv6].into();
-        // Unknown (first run, lost or old inventory): read everything.
-        assert_eq!(firewall_to_read(&State::default(), &Inventory::default()), both);
-        // Known to have made nothing, wanting nothing: read nothing.
-        let none_made = Inventory { found: true, firewall: Some(BTreeSet::new()), ..Default::default() };
-        assert!(firewall_to_read(&State::default(), &none_made).is_empty());
-        // Wanted now, or made before (to be removed).
-        assert_eq!(firewall_to_read(&with_chain(Family::Ipv6), &none_made), [Family::Ipv6].into());
-        let v4_made = Inventory { found: true, firewall: Some([Family::Ipv4].into()), ..Default::default() };
-        assert_eq!(firewall_to_read(&State::default(), &v4_made), [Family::Ipv4].into());
-        assert_eq!(firewall_to_read(&with_chain(Family::Ipv6), &v4_made), both);
-    }
 }

@@ -9,18 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{Family, ServiceKey};
-
-/// What lvsync applied before: service ids with the name they had in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Inventory {
-    pub services: BTreeMap<ServiceKey, Option<String>>,
-    /// False when no inventory file was found (first run, or lost): planning says so.
-    pub found: bool,
-    /// The address families in which lvsync's firewall chains exist, as far as lvsync made them;
-    /// `None` when unknown (no inventory, or one from before this was recorded): read them all.
-    pub firewall: Option<BTreeSet<Family>>,
-}
+use crate::state::Family;
+pub use crate::state::Inventory;
 
 #[derive(Serialize, Deserialize)]
 struct OnDisk {

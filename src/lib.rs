@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod cli;
+pub mod desired;
 pub mod director;
 pub mod firewall;
 pub mod inventory;

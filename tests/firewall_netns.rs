@@ -13,7 +13,7 @@ use firewall_support::*;
 use lvsync::backend::{Backend, Executed};
 use lvsync::firewall::{Firewall, exec, render};
 use lvsync::model::{FirewallAction, Intent};
-use lvsync::plan::Change;
+use lvsync::plan::{ChainChange, Change};
 use lvsync::state::{Chain, ChainId, Family, Hook, Protocol};
 
 const VARIANTS: [&str; 2] = ["iptables-nft", "iptables-legacy"];
@@ -257,8 +257,8 @@ fn a_refused_restore_leaves_the_previous_rules_and_says_why() {
         };
         // The forward chain's deletion rides in the same restore and must not happen either.
         let changes = [
-            Change::ReplaceChain { id: forward, before: observed.get(&forward).cloned(), after: None },
-            Change::ReplaceChain { id: input, before: observed.get(&input).cloned(), after: Some(bad) },
+            Change::Firewall(ChainChange { id: forward, before: observed.get(&forward).cloned(), after: None }),
+            Change::Firewall(ChainChange { id: input, before: observed.get(&input).cloned(), after: Some(bad) }),
         ];
         let err = fw.execute(&changes).unwrap_err().to_string();
         assert_eq!(save(iptables, &["-c"]), before, "nothing changed");

@@ -8,7 +8,7 @@ use lvsync::backend::Backend;
 use lvsync::inventory::Inventory;
 use lvsync::ipvs::{Error, IpvsBackend};
 use lvsync::lab::kernel;
-use lvsync::plan::{Change, plan};
+use lvsync::plan::{Change, IpvsChange, plan};
 use lvsync::state::{
     Family, Forward, Netmask, Ownership, Persistence, RealKey, RealServer, Scheduler, Service, ServiceAttrs,
     ServiceKey, State,
@@ -248,8 +248,8 @@ fn in_place_updates_keep_connections_and_counters(b: &mut IpvsBackend) {
     let attrs = v2.services[&k].attrs.clone();
     let before_svc = v2.services[&k].clone();
     b.execute(&[
-        Change::DeleteService { key: k, name: None, before: Box::new(before_svc) },
-        Change::CreateService { key: k, name: None, attrs: Box::new(attrs) },
+        Change::Ipvs(IpvsChange::DeleteService { key: k, name: None, before: Box::new(before_svc) }),
+        Change::Ipvs(IpvsChange::CreateService { key: k, name: None, attrs: Box::new(attrs) }),
     ])
     .unwrap();
     assert_eq!(conns(b, key), 0);
@@ -333,7 +333,9 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
     let key = svc("tcp/10.1.0.1:80");
     let rk = RealKey { address: "10.1.1.1".parse().unwrap(), port: 80 };
     let real = RealServer { weight: 1, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 };
-    let create = |attrs: ServiceAttrs| Change::CreateService { key, name: Some("web".into()), attrs: Box::new(attrs) };
+    let create = |attrs: ServiceAttrs| {
+        Change::Ipvs(IpvsChange::CreateService { key, name: Some("web".into()), attrs: Box::new(attrs) })
+    };
 
     let (msg, errno) =
         refused(b, &[create(ServiceAttrs { scheduler: Scheduler::Other("nosuch".into()), ..Default::default() })]);
@@ -343,7 +345,7 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
         "creating service web (tcp/10.1.0.1:80): unknown scheduler `nosuch`: load its module with `modprobe ip_vs_nosuch`"
     );
 
-    let (msg, _) = refused(b, &[Change::CreateReal { service: key, key: rk, real }]);
+    let (msg, _) = refused(b, &[Change::Ipvs(IpvsChange::CreateReal { service: key, key: rk, real })]);
     assert_eq!(msg, "creating real server 10.1.1.1:80 in service tcp/10.1.0.1:80: no such service");
 
     b.execute(&[create(ServiceAttrs::default())]).unwrap();
@@ -353,20 +355,21 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
 
     // The director's own subnet broadcast address is not a unicast one.
     let far = RealKey { address: "10.1.255.255".parse().unwrap(), port: 80 };
-    let (msg, errno) = refused(b, &[Change::CreateReal { service: key, key: far, real }]);
+    let (msg, errno) = refused(b, &[Change::Ipvs(IpvsChange::CreateReal { service: key, key: far, real })]);
     assert_eq!(errno, Some(libc::EINVAL));
     assert!(msg.starts_with("creating real server 10.1.255.255:80 in service tcp/10.1.0.1:80: "), "{msg}");
     assert!(msg.contains("must be a unicast address this director can route to"), "{msg}");
 
     let heavy = RealServer { weight: 1 << 31, ..real };
-    let (msg, errno) = refused(b, &[Change::CreateReal { service: key, key: rk, real: heavy }]);
+    let (msg, errno) = refused(b, &[Change::Ipvs(IpvsChange::CreateReal { service: key, key: rk, real: heavy })]);
     assert_eq!(errno, Some(libc::ERANGE));
     assert!(msg.contains("out of range"), "{msg}");
     let upside_down = RealServer { upper_threshold: 5, lower_threshold: 10, ..real };
-    let (msg, _) = refused(b, &[Change::CreateReal { service: key, key: rk, real: upside_down }]);
+    let (msg, _) = refused(b, &[Change::Ipvs(IpvsChange::CreateReal { service: key, key: rk, real: upside_down })]);
     assert!(msg.contains("lower threshold at most the upper"), "{msg}");
 
-    let (msg, errno) = refused(b, &[Change::UpdateReal { service: key, key: rk, before: real, after: real }]);
+    let (msg, errno) =
+        refused(b, &[Change::Ipvs(IpvsChange::UpdateReal { service: key, key: rk, before: real, after: real })]);
     assert_eq!(errno, Some(libc::ENOENT));
     assert_eq!(msg, "updating real server 10.1.1.1:80 in service tcp/10.1.0.1:80: no such real server in this service");
 
@@ -375,7 +378,10 @@ fn kernel_refusals_are_sentences_naming_the_object(b: &mut IpvsBackend) {
     let other = svc("tcp/10.1.0.5:80");
     let (msg, _) = refused(
         b,
-        &[create(ServiceAttrs::default()), Change::CreateService { key: other, name: None, attrs: Box::default() }],
+        &[
+            create(ServiceAttrs::default()),
+            Change::Ipvs(IpvsChange::CreateService { key: other, name: None, attrs: Box::default() }),
+        ],
     );
     assert!(msg.contains("already exists"), "{msg}");
     b.client().limit_batch(usize::MAX);

@@ -1,15 +1,15 @@
 //! Snapshots of what operators and scripts read: plan text, JSON and --diff, for a first apply
 //! of the seed and for a plan with every kind of change. A change here is a reviewed diff.
 
-use lvsync::director::desired_state;
+use lvsync::desired::{desired, render_diff};
 use lvsync::inventory::Inventory;
 use lvsync::model;
-use lvsync::plan::{RenderOptions, plan, render_diff, render_json, render_text};
+use lvsync::plan::{RenderOptions, plan, render_json, render_text};
 use lvsync::state::*;
 
 fn seed() -> State {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/seed-dr.yaml")).unwrap();
-    desired_state(&model::load(&text).unwrap())
+    desired(&model::load(&text).unwrap(), &Overlays::default())
 }
 
 const EDITED: &str = r#"
@@ -66,7 +66,7 @@ fn live() -> (State, Inventory) {
 }
 
 fn edited() -> State {
-    desired_state(&model::load(EDITED).unwrap())
+    desired(&model::load(EDITED).unwrap(), &Overlays::default())
 }
 
 #[test]

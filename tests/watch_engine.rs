@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lvsync::plan::Change;
+use lvsync::plan::{Change, IpvsChange};
 use lvsync::state::RealKey;
 use lvsync::watch::Trigger;
 use lvsync::watch::engine::{Engine, Scope, StartError};
@@ -128,7 +128,8 @@ fn resync_counts_what_it_corrects_as_drift() {
     e.tick(Instant::now());
     assert_eq!(e.reconciler().calls.len(), 1, "no resync before it is due");
     let rk = RealKey { address: IpAddr::from([10, 0, 1, 1]), port: 80 };
-    e.reconciler_mut().drift = vec![Change::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) }];
+    e.reconciler_mut().drift =
+        vec![Change::Ipvs(IpvsChange::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) })];
     e.tick(e.deadline());
     assert_eq!(reaches(&e), [Scope::All, Scope::All]);
     assert!(has_line(&metrics, "lvsync_drift_corrections_total{kind=\"real_server\"} 1"));

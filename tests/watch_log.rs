@@ -9,7 +9,7 @@ use std::io;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use lvsync::plan::Change;
+use lvsync::plan::{Change, IpvsChange};
 use lvsync::state::RealKey;
 use lvsync::watch::{LogFormat, Trigger};
 use watch_support::*;
@@ -40,7 +40,7 @@ fn json_logs_are_one_object_per_line_saying_what_and_why() {
         e.file_event(Trigger::FileChange);
         let rk = RealKey { address: IpAddr::from([10, 0, 1, 1]), port: 80 };
         e.reconciler_mut().drift =
-            vec![Change::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) }];
+            vec![Change::Ipvs(IpvsChange::UpdateReal { service: key(1), key: rk, before: real(9), after: real(1) })];
         e.tick(e.deadline());
     });
     let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();

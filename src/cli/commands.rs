@@ -8,9 +8,11 @@ use anyhow::{Context, bail};
 use super::args::{Cli, Command, Format, Global};
 use super::color_for;
 use super::planfile::{self, PlanFile};
-use crate::director::{Director, Options, Scope};
+use crate::desired::{desired, render_diff};
+use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
+use crate::state::Overlays;
 
 /// How long a command waits for another lvsync holding the state directory's lock.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -145,10 +147,11 @@ fn plan(
     let text = read(file)?;
     let config = load(file, &text)?;
     let mut director = Director::open(&options(g))?;
-    let planned = director.plan(&config, &Scope::All)?;
+    let want = desired(&config, &Overlays::default());
+    let planned = director.plan(target(&config, &want), &Scope::All)?;
     print_plan(&planned.plan, format);
     if diff {
-        print!("{}", plan::render_diff(&planned.observed, &planned.desired, &planned.plan));
+        print!("{}", render_diff(&planned.observed, &want, &planned.plan));
     }
     if let Some(out) = out {
         planfile::write(
@@ -173,8 +176,9 @@ fn apply(g: &Global, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
     let mut director = Director::open(&options(g))?;
+    let want = desired(&config, &Overlays::default());
     let applied = director
-        .apply(&config, &Scope::All)
+        .apply(target(&config, &want), &Scope::All)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", file.display()))?;
     report_applied(&applied.plan, applied.executed.writes, format);
     Ok(0)
@@ -184,7 +188,8 @@ fn apply_saved(g: &Global, path: &Path, format: Format) -> anyhow::Result<i32> {
     let saved = planfile::read(path)?;
     let config = load(&saved.file, &saved.file_text)?;
     let mut director = Director::open(&options(g))?;
-    let planned = director.plan(&config, &Scope::All)?;
+    let want = desired(&config, &Overlays::default());
+    let planned = director.plan(target(&config, &want), &Scope::All)?;
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
         || plan::render_json(&planned.plan) != saved.plan
     {
@@ -196,10 +201,14 @@ fn apply_saved(g: &Global, path: &Path, format: Format) -> anyhow::Result<i32> {
         );
     }
     let applied = director
-        .execute(&config, &Scope::All, planned.plan)
+        .execute(target(&config, &want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", path.display()))?;
     report_applied(&applied.plan, applied.executed.writes, format);
     Ok(0)
+}
+
+fn target<'a>(config: &Config, desired: &'a crate::state::State) -> Target<'a> {
+    Target { desired, ownership: config.ownership }
 }
 
 fn report_applied(plan: &Plan, writes: usize, format: Format) {

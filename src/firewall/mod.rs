@@ -18,8 +18,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::backend::{self, Backend, Executed};
-use crate::plan::Change;
-use crate::state::{Chain, ChainId, Family, ServiceKey, State};
+use crate::plan::{ChainChange, Change, Domain};
+use crate::state::{Chain, ChainId, Family, Inventory, Scope, State};
 use exec::message;
 
 #[derive(Debug, thiserror::Error)]
@@ -193,12 +193,24 @@ impl Firewall {
     }
 }
 
+impl backend::DomainError for Error {
+    const DOMAIN: Domain = Domain::Firewall;
+}
+
 impl Backend for Firewall {
-    /// Reads both families. IPv6 that cannot be read (no ip6tables, a kernel without IPv6) shows
+    fn domain(&self) -> Domain {
+        Domain::Firewall
+    }
+
+    /// Reads the families in focus (both unless told otherwise); a scope of services reads
+    /// nothing, the firewall holds no services. IPv6 that cannot be read (no ip6tables, a kernel without IPv6) shows
     /// as no IPv6 chains, with a warning, so that IPv4 keeps working. Without iptables installed
     /// at all no lvsync chain can exist: a director whose file has no firewall intents needs none
     /// (executing a chain change still fails, saying to install iptables).
-    fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
+    fn observe_scope(&mut self, scope: &Scope, state: &mut State) -> Result<(), backend::Error> {
+        if let Scope::Services(_) = scope {
+            return Ok(());
+        }
         for family in self.families.clone() {
             let table = match self.read(family) {
                 Ok(table) => table,
@@ -224,13 +236,8 @@ impl Backend for Firewall {
         Ok(())
     }
 
-    fn focus_firewall(&mut self, families: &BTreeSet<Family>) {
-        self.families = families.clone();
-    }
-
-    /// The firewall holds no services.
-    fn observe_services(&mut self, _: &BTreeSet<ServiceKey>, _: &mut State) -> Result<(), backend::Error> {
-        Ok(())
+    fn focus(&mut self, desired: &State, made: &Inventory) {
+        self.families = families_to_read(desired, made);
     }
 
     /// Carries out the `ReplaceChain` changes, one restore run per family that has any.
@@ -240,7 +247,9 @@ impl Backend for Firewall {
             let mine: Vec<(ChainId, Option<&Chain>)> = changes
                 .iter()
                 .filter_map(|c| match c {
-                    Change::ReplaceChain { id, after, .. } if id.family == family => Some((*id, after.as_ref())),
+                    Change::Firewall(ChainChange { id, after, .. }) if id.family == family => {
+                        Some((*id, after.as_ref()))
+                    }
                     _ => None,
                 })
                 .collect();
@@ -253,6 +262,20 @@ impl Backend for Firewall {
             done.changes += mine.len();
         }
         Ok(done)
+    }
+}
+
+fn chain_families(state: &State) -> BTreeSet<Family> {
+    state.chains.keys().map(|id| id.family).collect()
+}
+
+/// The firewall families worth reading: where the file wants rules, and where lvsync made rules
+/// before (to remove them); every family when the inventory does not say. A director whose file
+/// has no firewall intents then pays for no `iptables-save` at all.
+fn families_to_read(desired: &State, made: &Inventory) -> BTreeSet<Family> {
+    match &made.firewall {
+        Some(made) => made.iter().copied().chain(chain_families(desired)).collect(),
+        None => Family::ALL.into(),
     }
 }
 
@@ -288,6 +311,28 @@ fn error_chain(err: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Hook;
+
+    fn with_chain(family: Family) -> State {
+        let mut s = State::default();
+        s.chains.insert(ChainId { family, hook: Hook::Input }, Chain { rules: vec!["-j DROP".into()], jump: true });
+        s
+    }
+
+    #[test]
+    fn the_firewall_is_read_where_the_file_wants_rules_or_lvsync_made_them() {
+        let both: BTreeSet<Family> = [Family::Ipv4, Family::Ipv6].into();
+        // Unknown (first run, lost or old inventory): read everything.
+        assert_eq!(families_to_read(&State::default(), &Inventory::default()), both);
+        // Known to have made nothing, wanting nothing: read nothing.
+        let none_made = Inventory { found: true, firewall: Some(BTreeSet::new()), ..Default::default() };
+        assert!(families_to_read(&State::default(), &none_made).is_empty());
+        // Wanted now, or made before (to be removed).
+        assert_eq!(families_to_read(&with_chain(Family::Ipv6), &none_made), [Family::Ipv6].into());
+        let v4_made = Inventory { found: true, firewall: Some([Family::Ipv4].into()), ..Default::default() };
+        assert_eq!(families_to_read(&State::default(), &v4_made), [Family::Ipv4].into());
+        assert_eq!(families_to_read(&with_chain(Family::Ipv6), &v4_made), both);
+    }
 
     #[test]
     fn commands_are_derived_from_the_option() {
@@ -370,10 +415,11 @@ mod tests {
     fn a_rule_that_could_inject_into_the_restore_file_is_refused_before_running_anything() {
         let id = ChainId { family: Family::Ipv4, hook: crate::state::Hook::Input };
         let rule = "-j ACCEPT\n-A INPUT -j DROP".to_string();
-        let change = Change::ReplaceChain { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) };
+        let change =
+            Change::Firewall(ChainChange { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) });
         // The command does not exist: reaching it would be a different error.
         let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
-        assert!(matches!(err, backend::Error::Firewall(Error::UnsafeRule { .. })), "{err:?}");
+        assert!(matches!(err.downcast_ref::<Error>(), Some(Error::UnsafeRule { .. })), "{err:?}");
     }
 }
 
@@ -391,7 +437,7 @@ mod without_iptables {
         assert!(state.chains.is_empty());
         let id = ChainId::all()[0];
         let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true };
-        let err = fw.execute(&[Change::ReplaceChain { id, before: None, after: Some(chain) }]).unwrap_err();
+        let err = fw.execute(&[Change::Firewall(ChainChange { id, before: None, after: Some(chain) })]).unwrap_err();
         let text = error_chain(&err);
         assert!(text.contains("install the Debian package `iptables`"), "{text}");
     }

@@ -4,15 +4,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::model::{FirewallAction, Intent};
-use crate::state::{Chain, ChainId, Cidr, Family, Protocol};
+use crate::state::{Chain, ChainId, Cidr, Family, FirewallAction, Intent, Protocol};
 
 /// Every chain the intents need, each with its jump. A chain without rules is absent: removing
 /// the last intent of a chain removes the chain and its jump.
 pub fn render(intents: &[Intent]) -> BTreeMap<ChainId, Chain> {
     let mut chains: BTreeMap<ChainId, Chain> = BTreeMap::new();
     for intent in intents {
-        for family in [Family::Ipv4, Family::Ipv6] {
+        for family in Family::ALL {
             let id = ChainId { family, hook: intent.hook };
             let rules = rules(intent, family);
             if !rules.is_empty() {

@@ -11,8 +11,8 @@ use super::convert::{dest_full, dest_identity, real_from, service_from, service_
 use super::message::{IpvsCmd, IpvsMessage};
 use super::{Error, refusal};
 use crate::backend::{self, Backend, Executed};
-use crate::plan::Change;
-use crate::state::{Service, ServiceKey, State, Timeouts};
+use crate::plan::{Change, Domain, IpvsChange};
+use crate::state::{Scope, Service, ServiceKey, State, Timeouts};
 
 /// Up to this many services are read one GET_SERVICE each; more, and one dump of all services
 /// is cheaper (each GET_SERVICE answer takes a page of the receive buffer).
@@ -186,10 +186,12 @@ impl IpvsBackend {
         for slice in changes.chunks(REQUESTS_AT_ONCE) {
             requests.clear();
             origin.clear();
-            for (i, change) in slice.iter().enumerate() {
-                if let Some(req) = request_for(change) {
+            for change in slice {
+                if let Change::Ipvs(change) = change
+                    && let Some(req) = request_for(change)
+                {
                     requests.push(req);
-                    origin.push(i);
+                    origin.push(change);
                 }
             }
             if requests.is_empty() {
@@ -204,7 +206,7 @@ impl IpvsBackend {
             });
             if let Some((i, source)) = failures.next() {
                 let more = failures.count();
-                let change = &slice[origin[i]];
+                let change = origin[i];
                 let (scheduler, engine) = modules(change);
                 let mut why = refusal(requests[i].cmd, &source, scheduler, engine);
                 if more > 0 {
@@ -221,14 +223,24 @@ impl IpvsBackend {
     }
 }
 
+impl backend::DomainError for Error {
+    const DOMAIN: Domain = Domain::Ipvs;
+}
+
 impl Backend for IpvsBackend {
-    fn observe(&mut self, state: &mut State) -> Result<(), backend::Error> {
-        Ok(self.observe_ipvs(state)?)
+    fn domain(&self) -> Domain {
+        Domain::Ipvs
     }
 
-    fn observe_services(&mut self, keys: &BTreeSet<ServiceKey>, state: &mut State) -> Result<(), backend::Error> {
-        let keys: Vec<ServiceKey> = keys.iter().copied().collect();
-        Ok(IpvsBackend::observe_services(self, &keys, state)?)
+    fn observe_scope(&mut self, scope: &Scope, state: &mut State) -> Result<(), backend::Error> {
+        match scope {
+            Scope::All => self.observe_ipvs(state)?,
+            Scope::Services(keys) => {
+                let keys: Vec<ServiceKey> = keys.iter().copied().collect();
+                self.observe_services(&keys, state)?
+            }
+        }
+        Ok(())
     }
 
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
@@ -247,19 +259,19 @@ fn check(outcomes: Vec<Outcome>, what: impl Fn(usize) -> (String, IpvsCmd)) -> R
     Ok(())
 }
 
-fn request_for(change: &Change) -> Option<IpvsMessage> {
+fn request_for(change: &IpvsChange) -> Option<IpvsMessage> {
     let svc = |cmd, attrs| IpvsMessage::new(cmd, vec![IpvsAttr::Service(attrs)]);
     let dest = |cmd, key: &ServiceKey, attrs| {
         IpvsMessage::new(cmd, vec![IpvsAttr::Service(service_identity(key)), IpvsAttr::Dest(attrs)])
     };
     Some(match change {
-        Change::CreateService { key, attrs, .. } => svc(IpvsCmd::NewService, service_full(key, attrs)),
-        Change::UpdateService { key, after, .. } => svc(IpvsCmd::SetService, service_full(key, after)),
-        Change::DeleteService { key, .. } => svc(IpvsCmd::DelService, service_identity(key)),
-        Change::CreateReal { service, key, real } => dest(IpvsCmd::NewDest, service, dest_full(key, real)),
-        Change::UpdateReal { service, key, after, .. } => dest(IpvsCmd::SetDest, service, dest_full(key, after)),
-        Change::DeleteReal { service, key, .. } => dest(IpvsCmd::DelDest, service, dest_identity(key)),
-        Change::SetTimeouts { after, .. } => {
+        IpvsChange::CreateService { key, attrs, .. } => svc(IpvsCmd::NewService, service_full(key, attrs)),
+        IpvsChange::UpdateService { key, after, .. } => svc(IpvsCmd::SetService, service_full(key, after)),
+        IpvsChange::DeleteService { key, .. } => svc(IpvsCmd::DelService, service_identity(key)),
+        IpvsChange::CreateReal { service, key, real } => dest(IpvsCmd::NewDest, service, dest_full(key, real)),
+        IpvsChange::UpdateReal { service, key, after, .. } => dest(IpvsCmd::SetDest, service, dest_full(key, after)),
+        IpvsChange::DeleteReal { service, key, .. } => dest(IpvsCmd::DelDest, service, dest_identity(key)),
+        IpvsChange::SetTimeouts { after, .. } => {
             let attrs: Vec<IpvsAttr> = [
                 after.tcp.map(IpvsAttr::TimeoutTcp),
                 after.tcp_fin.map(IpvsAttr::TimeoutTcpFin),
@@ -273,14 +285,13 @@ fn request_for(change: &Change) -> Option<IpvsMessage> {
             }
             IpvsMessage::new(IpvsCmd::SetConfig, attrs)
         }
-        Change::ReplaceChain { .. } => return None,
     })
 }
 
-fn modules(change: &Change) -> (Option<&str>, Option<&str>) {
+fn modules(change: &IpvsChange) -> (Option<&str>, Option<&str>) {
     let attrs = match change {
-        Change::CreateService { attrs, .. } => attrs,
-        Change::UpdateService { after, .. } => after,
+        IpvsChange::CreateService { attrs, .. } => attrs,
+        IpvsChange::UpdateService { after, .. } => after,
         _ => return (None, None),
     };
     (Some(attrs.scheduler.name()), attrs.persistence.as_ref().and_then(|p| p.engine.as_deref()))
@@ -293,15 +304,14 @@ fn service_label(key: &ServiceKey, name: &Option<String>) -> String {
     }
 }
 
-fn describe(change: &Change) -> String {
+fn describe(change: &IpvsChange) -> String {
     match change {
-        Change::CreateService { key, name, .. } => format!("creating service {}", service_label(key, name)),
-        Change::UpdateService { key, name, .. } => format!("updating service {}", service_label(key, name)),
-        Change::DeleteService { key, name, .. } => format!("deleting service {}", service_label(key, name)),
-        Change::CreateReal { service, key, .. } => format!("creating real server {key} in service {service}"),
-        Change::UpdateReal { service, key, .. } => format!("updating real server {key} in service {service}"),
-        Change::DeleteReal { service, key, .. } => format!("deleting real server {key} in service {service}"),
-        Change::SetTimeouts { .. } => "setting the IPVS timeouts".to_string(),
-        Change::ReplaceChain { id, .. } => format!("replacing chain {id}"),
+        IpvsChange::CreateService { key, name, .. } => format!("creating service {}", service_label(key, name)),
+        IpvsChange::UpdateService { key, name, .. } => format!("updating service {}", service_label(key, name)),
+        IpvsChange::DeleteService { key, name, .. } => format!("deleting service {}", service_label(key, name)),
+        IpvsChange::CreateReal { service, key, .. } => format!("creating real server {key} in service {service}"),
+        IpvsChange::UpdateReal { service, key, .. } => format!("updating real server {key} in service {service}"),
+        IpvsChange::DeleteReal { service, key, .. } => format!("deleting real server {key} in service {service}"),
+        IpvsChange::SetTimeouts { .. } => "setting the IPVS timeouts".to_string(),
     }
 }

@@ -1,131 +1,59 @@
 //! The planner: a pure diff of desired against observed state, producing the ordered changes
 //! `apply` makes, and their rendering for people (text) and programs (JSON). No I/O here.
+//!
+//! Every domain (IPVS, firewall, ...) has a module here with its own change type, which
+//! implements [`DomainChange`] (phase, action, kind, id, text line, JSON before/after) and a
+//! planner function; [`Change`] is the enum over domains, dispatched with one arm per domain.
 
-mod diff;
+mod change;
+pub mod firewall;
+pub mod ipvs;
 mod json;
 mod render;
 
-pub use diff::{plan, touched_services};
-pub use json::{PlanJson, json, render_json};
-pub use render::{RenderOptions, render_diff, render_text};
+pub use change::{Action, Change, Domain, DomainChange, Phase};
+pub use firewall::ChainChange;
+pub use ipvs::IpvsChange;
+pub use json::{Object, PlanJson, json, render_json};
+pub use render::{Paint, RenderOptions, render_text};
 
 #[cfg(test)]
 mod memory;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::state::{Chain, ChainId, RealKey, RealServer, Service, ServiceAttrs, ServiceKey, Timeouts};
+use crate::state::{Inventory, Ownership, ServiceKey, State};
 
-/// One change to live state. Attribute changes are updates in place; only identity changes
-/// (a different key) delete and create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// A service's attributes are boxed: a plan of thousands is mostly real servers, and every
-    /// change is as big as the biggest kind.
-    CreateService {
-        key: ServiceKey,
-        name: Option<String>,
-        attrs: Box<ServiceAttrs>,
-    },
-    UpdateService {
-        key: ServiceKey,
-        name: Option<String>,
-        before: Box<ServiceAttrs>,
-        after: Box<ServiceAttrs>,
-    },
-    /// Deleting a service deletes its real servers with it.
-    DeleteService {
-        key: ServiceKey,
-        name: Option<String>,
-        before: Box<Service>,
-    },
-    CreateReal {
-        service: ServiceKey,
-        key: RealKey,
-        real: RealServer,
-    },
-    UpdateReal {
-        service: ServiceKey,
-        key: RealKey,
-        before: RealServer,
-        after: RealServer,
-    },
-    DeleteReal {
-        service: ServiceKey,
-        key: RealKey,
-        before: RealServer,
-    },
-    /// Only the fields `Some` in `after` are written.
-    SetTimeouts {
-        before: Timeouts,
-        after: Timeouts,
-    },
-    /// Replace one of lvsync's chains (and its jump) whole. `None` = the chain does not exist.
-    ReplaceChain {
-        id: ChainId,
-        before: Option<Chain>,
-        after: Option<Chain>,
-    },
+/// What a domain's planner compares.
+pub struct Input<'a> {
+    pub desired: &'a State,
+    pub observed: &'a State,
+    pub ownership: Ownership,
+    pub inventory: &'a Inventory,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
+/// Every domain's planner, in no particular order: the plan is put into phase order after.
+/// A new domain adds its planner here.
+const PLANNERS: [fn(&Input, &mut Plan); 2] = [ipvs::plan, firewall::plan];
+
+/// Plan the changes that make `observed` into `desired`, within `ownership`, in [`Phase`] order
+/// (within a phase, in the order each domain's planner gives them).
+pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: &Inventory) -> Plan {
+    let input = Input { desired, observed, ownership, inventory };
+    let mut p = Plan::default();
+    for planner in PLANNERS {
+        planner(&input, &mut p);
+    }
+    // Stable, and over runs already in order: close to one pass.
+    p.changes.sort_by_key(Change::phase);
+    p
 }
 
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-impl Change {
-    pub fn action(&self) -> Action {
-        match self {
-            Change::CreateService { .. } | Change::CreateReal { .. } => Action::Create,
-            Change::UpdateService { .. } | Change::UpdateReal { .. } | Change::SetTimeouts { .. } => Action::Update,
-            Change::DeleteService { .. } | Change::DeleteReal { .. } => Action::Delete,
-            Change::ReplaceChain { before: None, .. } => Action::Create,
-            Change::ReplaceChain { after: None, .. } => Action::Delete,
-            Change::ReplaceChain { .. } => Action::Update,
-        }
-    }
-
-    /// The `kind` of SPEC's JSON plan.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Change::CreateService { .. } | Change::UpdateService { .. } | Change::DeleteService { .. } => "service",
-            Change::CreateReal { .. } | Change::UpdateReal { .. } | Change::DeleteReal { .. } => "real_server",
-            Change::SetTimeouts { .. } => "ipvs_config",
-            Change::ReplaceChain { .. } => "firewall_chain",
-        }
-    }
-
-    /// `tcp/192.168.2.110:80`, `tcp/192.168.2.110:80/192.168.2.106:80`, `timeouts`, `ipv4/LVSYNC-INPUT`.
-    pub fn id(&self) -> String {
-        match self {
-            Change::CreateService { key, .. }
-            | Change::UpdateService { key, .. }
-            | Change::DeleteService { key, .. } => key.to_string(),
-            Change::CreateReal { service, key, .. }
-            | Change::UpdateReal { service, key, .. }
-            | Change::DeleteReal { service, key, .. } => format!("{service}/{key}"),
-            Change::SetTimeouts { .. } => "timeouts".to_string(),
-            Change::ReplaceChain { id, .. } => id.to_string(),
-        }
-    }
-
-    pub fn is_firewall(&self) -> bool {
-        matches!(self, Change::ReplaceChain { .. })
-    }
+/// The services a plan touches (created, updated, deleted, or whose real servers change).
+pub fn touched_services(changes: &[Change]) -> BTreeSet<ServiceKey> {
+    changes.iter().filter_map(|c| c.info().service()).collect()
 }
 
 /// A service in the kernel that this file does not manage; `plan` lists it, nobody touches it.

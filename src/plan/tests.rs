@@ -6,8 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
-use super::{Action, Change, memory, plan};
-use crate::inventory::Inventory;
+use super::{Action, Change, IpvsChange, memory, plan};
 use crate::state::*;
 
 fn service_key() -> impl Strategy<Value = ServiceKey> {
@@ -162,7 +161,7 @@ proptest! {
             }
         }
         let deletes_only_known = p.changes.iter().all(|c| match c {
-            Change::DeleteService { key, .. } => inv.services.contains_key(key),
+            Change::Ipvs(IpvsChange::DeleteService { key, .. }) => inv.services.contains_key(key),
             _ => true,
         });
         prop_assert!(deletes_only_known, "deleted a service lvsync never applied: {:?}", p.changes);
@@ -172,7 +171,7 @@ proptest! {
     fn changes_come_in_spec_order(d in state(), o in observed_state(), own in ownership(), inv in inventory()) {
         let p = plan(&d, &o, own, &inv);
         let rank = |c: &Change| match (c.kind(), c.action()) {
-            (_, Action::Delete) if c.is_firewall() => 6,
+            ("firewall_chain", Action::Delete) => 6,
             ("real_server", Action::Delete) => 4,
             ("service", Action::Delete) => 5,
             ("service", _) => 0,
@@ -242,9 +241,9 @@ fn only_the_timeouts_the_file_gives_are_enforced() {
     let p = plan(&desired, &observed, Ownership::Managed, &Inventory::default());
     assert_eq!(
         p.changes,
-        [Change::SetTimeouts {
+        [Change::Ipvs(IpvsChange::SetTimeouts {
             before: observed.timeouts,
             after: Timeouts { tcp: Some(600), tcp_fin: None, udp: None }
-        }]
+        })]
     );
 }

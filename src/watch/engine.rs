@@ -40,7 +40,8 @@ impl Reconciler for Director {
     type Error = director::Error;
 
     fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
-        let applied = self.apply(config, scope)?;
+        let desired = crate::desired::desired(config, &crate::state::Overlays::default());
+        let applied = self.apply(director::Target { desired: &desired, ownership: config.ownership }, scope)?;
         Ok((applied.plan, applied.executed))
     }
 }
@@ -382,39 +383,7 @@ impl<R: Reconciler> Engine<R> {
 
 /// What an update changes, `weight 1 -> 5`; empty for creations and deletions.
 fn detail(change: &Change) -> String {
-    let mut parts = Vec::new();
-    let mut diff = |name: &str, before: String, after: String| {
-        if before != after {
-            parts.push(format!("{name} {before} -> {after}"));
-        }
-    };
-    match change {
-        Change::UpdateReal { before, after, .. } => {
-            diff("weight", before.weight.to_string(), after.weight.to_string());
-            diff("forward", before.forward.name().into(), after.forward.name().into());
-            diff("upper_threshold", before.upper_threshold.to_string(), after.upper_threshold.to_string());
-            diff("lower_threshold", before.lower_threshold.to_string(), after.lower_threshold.to_string());
-            if parts.is_empty() {
-                parts.push("tunnel".into());
-            }
-        }
-        Change::UpdateService { before, after, .. } => {
-            let flags = |a: &crate::state::ServiceAttrs| a.sched_flags.names(&a.scheduler).join(",");
-            let persistence = |a: &crate::state::ServiceAttrs| match &a.persistence {
-                Some(p) => format!("{}s/{}", p.timeout, p.netmask),
-                None => "off".into(),
-            };
-            diff("scheduler", before.scheduler.to_string(), after.scheduler.to_string());
-            diff("scheduler_flags", flags(before), flags(after));
-            diff("persistence", persistence(before), persistence(after));
-            diff("one_packet", before.one_packet.to_string(), after.one_packet.to_string());
-            if parts.is_empty() {
-                parts.push("persistence engine".into());
-            }
-        }
-        _ => {}
-    }
-    parts.join(", ")
+    change.info().detail()
 }
 
 /// `error: cause: cause`, like anyhow's `{:#}`.

@@ -169,7 +169,7 @@ mod tests {
     use std::os::unix::net::UnixStream;
 
     use super::*;
-    use crate::plan::Change;
+    use crate::plan::IpvsChange;
     use crate::state::{Forward, Protocol, RealKey, RealServer, ServiceKey};
 
     fn weight_edit() -> Plan {
@@ -177,7 +177,9 @@ mod tests {
         let key = RealKey { address: "10.0.0.1".parse().unwrap(), port: 80 };
         let real = RealServer { weight: 1, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 };
         Plan {
-            changes: vec![Change::UpdateReal { service, key, before: real, after: RealServer { weight: 5, ..real } }],
+            changes: vec![
+                IpvsChange::UpdateReal { service, key, before: real, after: RealServer { weight: 5, ..real } }.into(),
+            ],
             ..Plan::default()
         }
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use lvsync::backend::{Backend, Executed};
 use lvsync::firewall::{Firewall, exec, render};
 use lvsync::model::{FirewallAction, Intent};
-use lvsync::plan::Change;
+use lvsync::plan::{ChainChange, Change};
 use lvsync::state::{Chain, ChainId, Family, Hook, Protocol, State};
 
 pub fn ip6(iptables: &str) -> String {
@@ -42,7 +42,9 @@ pub fn changes(observed: &BTreeMap<ChainId, Chain>, desired: &BTreeMap<ChainId, 
     ChainId::all()
         .into_iter()
         .filter(|id| observed.get(id) != desired.get(id))
-        .map(|id| Change::ReplaceChain { id, before: observed.get(&id).cloned(), after: desired.get(&id).cloned() })
+        .map(|id| {
+            Change::Firewall(ChainChange { id, before: observed.get(&id).cloned(), after: desired.get(&id).cloned() })
+        })
         .collect()
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::plan::Change;
+use lvsync::plan::{Change, IpvsChange};
 use lvsync::state::{
     Family, Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs,
     ServiceKey, State, Timeouts, Tunnel, TunnelChecksum, TunnelType,
@@ -169,15 +169,19 @@ pub fn ipvsadm_build(cmds: &[&str]) {
 pub fn creations(state: &State) -> Vec<Change> {
     let mut out = Vec::new();
     for (key, s) in &state.services {
-        out.push(Change::CreateService { key: *key, name: s.name.clone(), attrs: Box::new(s.attrs.clone()) });
+        out.push(Change::Ipvs(IpvsChange::CreateService {
+            key: *key,
+            name: s.name.clone(),
+            attrs: Box::new(s.attrs.clone()),
+        }));
     }
     for (key, s) in &state.services {
         for (rk, r) in &s.reals {
-            out.push(Change::CreateReal { service: *key, key: *rk, real: *r });
+            out.push(Change::Ipvs(IpvsChange::CreateReal { service: *key, key: *rk, real: *r }));
         }
     }
     if state.timeouts != Timeouts::default() {
-        out.push(Change::SetTimeouts { before: Timeouts::default(), after: state.timeouts });
+        out.push(Change::Ipvs(IpvsChange::SetTimeouts { before: Timeouts::default(), after: state.timeouts }));
     }
     out
 }

@@ -1,72 +1,11 @@
-//! Normalized state: the one shape in which both the desired state (resolved from the file)
-//! and the observed state (read from the kernel) are expressed, so that planning is a plain
-//! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
+//! The IPVS part of the state: virtual services with their real servers, and the connection
+//! timeouts.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use serde::{Deserialize, Serialize};
-
-/// Who owns the kernel's IPVS table: `managed` touches only what the file declares or lvsync
-/// applied before; `exclusive` makes the file the whole truth.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ownership {
-    #[default]
-    Managed,
-    Exclusive,
-}
-
-/// Address family of a service, a real server or a firewall chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Ipv4,
-    Ipv6,
-}
-
-impl Family {
-    pub fn of(addr: &IpAddr) -> Family {
-        match addr {
-            IpAddr::V4(_) => Family::Ipv4,
-            IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-            Protocol::Sctp => "sctp",
-        }
-    }
-}
-
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::{Family, Protocol, SocketText};
 
 /// The identity of a virtual service. Everything else about a service is an attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -113,12 +52,7 @@ impl std::str::FromStr for ServiceKey {
             let mark = mark.parse().map_err(|_| bad())?;
             return Ok(ServiceKey::Fwmark { family, mark });
         }
-        let protocol = match head {
-            "tcp" => Protocol::Tcp,
-            "udp" => Protocol::Udp,
-            "sctp" => Protocol::Sctp,
-            _ => return Err(bad()),
-        };
+        let protocol = Protocol::from_name(head).ok_or_else(bad)?;
         let sock: std::net::SocketAddr = rest.parse().map_err(|_| bad())?;
         Ok(ServiceKey::Addr { protocol, vip: sock.ip(), port: sock.port() })
     }
@@ -134,18 +68,6 @@ pub struct RealKey {
 impl fmt::Display for RealKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         SocketText(self.address, self.port).fmt(f)
-    }
-}
-
-/// `192.168.2.106:80` or `[2001:db8::6]:80`.
-pub struct SocketText(pub IpAddr, pub u16);
-
-impl fmt::Display for SocketText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            IpAddr::V4(a) => write!(f, "{a}:{}", self.1),
-            IpAddr::V6(a) => write!(f, "[{a}]:{}", self.1),
-        }
     }
 }
 
@@ -384,132 +306,6 @@ pub struct Timeouts {
     pub udp: Option<u32>,
 }
 
-/// One of lvsync's own firewall chains.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ChainId {
-    pub family: Family,
-    pub hook: Hook,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Hook {
-    Input,
-    Forward,
-}
-
-impl ChainId {
-    /// `LVSYNC-INPUT` / `LVSYNC-FORWARD`.
-    pub fn chain_name(&self) -> &'static str {
-        match self.hook {
-            Hook::Input => "LVSYNC-INPUT",
-            Hook::Forward => "LVSYNC-FORWARD",
-        }
-    }
-
-    /// `INPUT` / `FORWARD`: the built-in chain that jumps to ours.
-    pub fn builtin(&self) -> &'static str {
-        match self.hook {
-            Hook::Input => "INPUT",
-            Hook::Forward => "FORWARD",
-        }
-    }
-
-    pub fn all() -> [ChainId; 4] {
-        [
-            ChainId { family: Family::Ipv4, hook: Hook::Input },
-            ChainId { family: Family::Ipv4, hook: Hook::Forward },
-            ChainId { family: Family::Ipv6, hook: Hook::Input },
-            ChainId { family: Family::Ipv6, hook: Hook::Forward },
-        ]
-    }
-}
-
-/// `ipv4/LVSYNC-INPUT`: the id in plan output.
-impl fmt::Display for ChainId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.family, self.chain_name())
-    }
-}
-
-/// What one of lvsync's chains holds: its rules in canonical `iptables-save` form without the
-/// leading `-A CHAIN ` (the firewall module renders and parses exactly this), and whether the
-/// built-in chain jumps to it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Chain {
-    pub rules: Vec<String>,
-    pub jump: bool,
-}
-
-/// The whole state lvsync cares about, desired or observed.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct State {
-    pub services: BTreeMap<ServiceKey, Service>,
-    pub timeouts: Timeouts,
-    /// A chain that is absent does not exist (desired: must not exist).
-    pub chains: BTreeMap<ChainId, Chain>,
-}
-
-/// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Cidr {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl Cidr {
-    pub fn family(&self) -> Family {
-        Family::of(&self.addr)
-    }
-
-    pub fn host(addr: IpAddr) -> Cidr {
-        let prefix = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        Cidr { addr, prefix }
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.addr, self.prefix)
-    }
-}
-
-impl std::str::FromStr for Cidr {
-    type Err = String;
-
-    /// `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a host route). Host bits must be zero.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let addr: IpAddr = addr.parse().map_err(|_| format!("`{s}` is not an IPv4 or IPv6 address or CIDR"))?;
-        let max = match addr {
-            IpAddr::V4(_) => 32,
-            IpAddr::V6(_) => 128,
-        };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => match p.parse::<u8>() {
-                Ok(p) if p <= max => p,
-                _ => return Err(format!("`{s}` has a prefix length outside 0..={max}")),
-            },
-        };
-        let bits: u128 = match addr {
-            IpAddr::V4(a) => u128::from(u32::from(a)) << 96,
-            IpAddr::V6(a) => u128::from(a),
-        };
-        let host_bits = if prefix == max { 0 } else { bits << u32::from(prefix) };
-        if host_bits != 0 {
-            return Err(format!("`{s}` has host bits set (did you mean the network address?)"));
-        }
-        Ok(Cidr { addr, prefix })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,17 +318,6 @@ mod tests {
         }
         assert!("fwmark/1/ipv5".parse::<ServiceKey>().is_err());
         assert!("icmp/1.2.3.4:1".parse::<ServiceKey>().is_err());
-    }
-
-    #[test]
-    fn cidr_refuses_host_bits_and_long_prefixes() {
-        assert_eq!("10.0.0.0/8".parse::<Cidr>().unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!("10.1.2.3".parse::<Cidr>().unwrap().to_string(), "10.1.2.3/32");
-        assert!("10.0.0.1/8".parse::<Cidr>().unwrap_err().contains("host bits"));
-        assert!("10.0.0.0/33".parse::<Cidr>().unwrap_err().contains("0..=32"));
-        assert_eq!("2001:db8::/32".parse::<Cidr>().unwrap().prefix, 32);
-        assert!("2001:db8::1/64".parse::<Cidr>().is_err());
-        assert_eq!("0.0.0.0/0".parse::<Cidr>().unwrap().prefix, 0);
     }
 
     #[test]

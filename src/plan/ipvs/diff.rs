@@ -1,10 +1,11 @@
-//! The diff itself: desired against observed, within ownership, into SPEC's apply order.
+//! The IPVS diff: desired against observed, within ownership.
 
-use std::collections::BTreeSet;
+use super::IpvsChange;
+use crate::plan::{Change, Input, Plan, Unmanaged};
+use crate::state::{Ownership, Service, ServiceKey, State, Timeouts};
 
-use super::{Change, Plan, Unmanaged};
-use crate::inventory::Inventory;
-use crate::state::{ChainId, Ownership, Service, ServiceKey, State, Timeouts};
+/// Room left in the list for the other domains' changes (a handful: chains, settings).
+const OTHERS: usize = 16;
 
 /// Plan the changes that make `observed` into `desired`.
 ///
@@ -13,21 +14,17 @@ use crate::state::{ChainId, Ownership, Service, ServiceKey, State, Timeouts};
 /// - Inside a managed service the file is the whole truth for its real servers.
 /// - Attribute differences are updates in place; identity never changes in an update.
 /// - Timeouts: only the fields the file gives are enforced.
-/// - Firewall: lvsync's chains are always its own; a chain differing in any way is replaced.
 ///
-/// Order: services created/updated, real servers created/updated, timeouts, firewall chains
-/// created/updated, then real servers deleted, services deleted, firewall chains deleted.
-pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: &Inventory) -> Plan {
-    let mut p = Plan::default();
+/// Order within each phase: services created, then updated; real servers likewise.
+pub fn plan(input: &Input, p: &mut Plan) {
+    let Input { desired, observed, ownership, inventory } = *input;
     // Each desired service with its live self, looked up once; every kind of change is then one
     // pass, appended in apply order to one list reserved up front: at thousands of services,
     // intermediate lists of changes cost more (fresh memory) than the passes.
     let pairs: Vec<(&ServiceKey, &Service, Option<&Service>)> =
         desired.services.iter().map(|(key, want)| (key, want, observed.services.get(key))).collect();
     let reals = |state: &State| state.services.values().map(|s| s.reals.len()).sum::<usize>();
-    p.changes.reserve(
-        desired.services.len() + observed.services.len() + reals(desired) + reals(observed) + 1 + ChainId::all().len(),
-    );
+    p.changes.reserve(desired.services.len() + observed.services.len() + reals(desired) + reals(observed) + 1 + OTHERS);
 
     for (key, want, _) in &pairs {
         if let Some(name) = &want.name {
@@ -36,29 +33,29 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
     }
     for (key, want, have) in &pairs {
         if have.is_none() {
-            p.changes.push(Change::CreateService {
+            p.changes.push(Change::Ipvs(IpvsChange::CreateService {
                 key: **key,
                 name: want.name.clone(),
                 attrs: Box::new(want.attrs.clone()),
-            });
+            }));
         }
     }
     for (key, want, have) in &pairs {
         if let Some(have) = have
             && have.attrs != want.attrs
         {
-            p.changes.push(Change::UpdateService {
+            p.changes.push(Change::Ipvs(IpvsChange::UpdateService {
                 key: **key,
                 name: want.name.clone(),
                 before: Box::new(have.attrs.clone()),
                 after: Box::new(want.attrs.clone()),
-            });
+            }));
         }
     }
     for (key, want, have) in &pairs {
         for (rk, real) in &want.reals {
             if !have.is_some_and(|have| have.reals.contains_key(rk)) {
-                p.changes.push(Change::CreateReal { service: **key, key: *rk, real: *real });
+                p.changes.push(Change::Ipvs(IpvsChange::CreateReal { service: **key, key: *rk, real: *real }));
             }
         }
     }
@@ -68,29 +65,23 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
             if let Some(old) = have.reals.get(rk)
                 && old != real
             {
-                p.changes.push(Change::UpdateReal { service: **key, key: *rk, before: *old, after: *real });
+                p.changes.push(Change::Ipvs(IpvsChange::UpdateReal {
+                    service: **key,
+                    key: *rk,
+                    before: *old,
+                    after: *real,
+                }));
             }
         }
     }
 
-    p.changes.extend(timeouts_change(&desired.timeouts, &observed.timeouts));
-
-    let (mut fw_upsert, mut fw_delete) = (Vec::new(), Vec::new());
-    for id in ChainId::all() {
-        let (want, have) = (desired.chains.get(&id), observed.chains.get(&id));
-        if want == have {
-            continue;
-        }
-        let change = Change::ReplaceChain { id, before: have.cloned(), after: want.cloned() };
-        if want.is_none() { fw_delete.push(change) } else { fw_upsert.push(change) }
-    }
-    p.changes.append(&mut fw_upsert);
+    p.changes.extend(timeouts_change(&desired.timeouts, &observed.timeouts).map(Change::Ipvs));
 
     for (key, want, have) in &pairs {
         let Some(have) = have else { continue };
         for (rk, old) in &have.reals {
             if !want.reals.contains_key(rk) {
-                p.changes.push(Change::DeleteReal { service: **key, key: *rk, before: *old });
+                p.changes.push(Change::Ipvs(IpvsChange::DeleteReal { service: **key, key: *rk, before: *old }));
             }
         }
     }
@@ -105,7 +96,7 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
         }
         let managed = ownership == Ownership::Exclusive || inventory.services.contains_key(key);
         if managed {
-            p.changes.push(Change::DeleteService { key: *key, name, before: Box::new(have.clone()) });
+            p.changes.push(Change::Ipvs(IpvsChange::DeleteService { key: *key, name, before: Box::new(have.clone()) }));
         } else {
             p.unmanaged.push(Unmanaged { key: *key, reals: have.reals.len() });
         }
@@ -118,38 +109,15 @@ pub fn plan(desired: &State, observed: &State, ownership: Ownership, inventory: 
                 .to_string(),
         );
     }
-    p.changes.append(&mut fw_delete);
-    p
 }
 
 /// Only the fields the file gives, and only those that differ, are written.
-fn timeouts_change(want: &Timeouts, have: &Timeouts) -> Option<Change> {
+fn timeouts_change(want: &Timeouts, have: &Timeouts) -> Option<IpvsChange> {
     let pick = |w: Option<u32>, h: Option<u32>| w.filter(|w| Some(*w) != h);
     let after = Timeouts {
         tcp: pick(want.tcp, have.tcp),
         tcp_fin: pick(want.tcp_fin, have.tcp_fin),
         udp: pick(want.udp, have.udp),
     };
-    (after != Timeouts::default()).then_some(Change::SetTimeouts { before: *have, after })
-}
-
-/// The services a plan touches (created, updated, deleted, or whose real servers change).
-pub fn touched_services(changes: &[Change]) -> BTreeSet<ServiceKey> {
-    let mut out = BTreeSet::new();
-    for c in changes {
-        match c {
-            Change::CreateService { key, .. }
-            | Change::UpdateService { key, .. }
-            | Change::DeleteService { key, .. } => {
-                out.insert(*key);
-            }
-            Change::CreateReal { service, .. }
-            | Change::UpdateReal { service, .. }
-            | Change::DeleteReal { service, .. } => {
-                out.insert(*service);
-            }
-            Change::SetTimeouts { .. } | Change::ReplaceChain { .. } => {}
-        }
-    }
-    out
+    (after != Timeouts::default()).then_some(IpvsChange::SetTimeouts { before: *have, after })
 }

@@ -1,0 +1,52 @@
+//! The desired state, as a pure function of the file and the overlays; and `--diff`, which
+//! shows live and desired state in the file's own canonical form. This layer sits above the
+//! pure core (it reads `model`) and below the director, which receives a [`State`].
+
+use std::fmt::Write as _;
+
+use crate::model::{self, Config};
+use crate::plan::{self, Plan};
+use crate::state::{Overlays, State, Timeouts};
+
+/// The state the file asks for, with the overlays laid over it: its services and timeouts, its
+/// firewall rendered to chains. With empty overlays, the file's state alone.
+pub fn desired(config: &Config, overlays: &Overlays) -> State {
+    let mut state = config.state();
+    state.chains = crate::firewall::render(&config.firewall);
+    overlays.apply(&mut state);
+    state
+}
+
+/// `--diff`: a unified diff of the canonical YAML of the live services lvsync manages against
+/// the file's, then of lvsync's firewall chains as `iptables-save` would print them.
+pub fn render_diff(observed: &State, desired: &State, plan: &Plan) -> String {
+    let mut live = observed.clone();
+    live.services.retain(|k, _| !plan.unmanaged.iter().any(|u| u.key == *k));
+    for (key, svc) in &mut live.services {
+        if let Some(want) = desired.services.get(key) {
+            svc.name = want.name.clone();
+        }
+    }
+    // Only the timeouts the file enforces are compared, so only those are shown.
+    let keep = |w: Option<u32>, h: Option<u32>| w.and(h);
+    live.timeouts = Timeouts {
+        tcp: keep(desired.timeouts.tcp, live.timeouts.tcp),
+        tcp_fin: keep(desired.timeouts.tcp_fin, live.timeouts.tcp_fin),
+        udp: keep(desired.timeouts.udp, live.timeouts.udp),
+    };
+    let mut out = unified(&model::export(&live), &model::export(desired), "live", "desired");
+    let chains = plan::firewall::chains_text;
+    let _ = write!(
+        out,
+        "{}",
+        unified(&chains(&live.chains), &chains(&desired.chains), "live firewall", "desired firewall")
+    );
+    out
+}
+
+fn unified(a: &str, b: &str, from: &str, to: &str) -> String {
+    if a == b {
+        return String::new();
+    }
+    similar::TextDiff::from_lines(a, b).unified_diff().context_radius(3).header(from, to).to_string()
+}

@@ -1,0 +1,110 @@
+//! Overlays: what changes the desired state besides the file. Health checking fills them (a
+//! real server found down gets weight 0; one being drained is kept at weight 0 until its
+//! deadline); [`Overlays::apply`] lays them over the file's state. Empty overlays change
+//! nothing.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use super::{RealKey, RealServer, ServiceKey, State};
+
+/// A real server of a service.
+pub type RealOf = (ServiceKey, RealKey);
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Overlays {
+    /// Weights that replace the file's, each with the reason a person is shown
+    /// (`health: down since 2026-12-01T03:10:00Z`). A real server the file does not have is
+    /// not added.
+    pub weights: BTreeMap<RealOf, WeightOverride>,
+    /// Real servers being drained: kept (even when the file no longer has them) at weight 0,
+    /// so that their connections finish, until the deadline. Whoever keeps the overlays drops
+    /// a drain once its deadline has passed.
+    pub drains: BTreeMap<RealOf, Drain>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightOverride {
+    pub weight: u32,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drain {
+    /// The real server as it was before draining (its weight is set to 0 here).
+    pub real: RealServer,
+    pub until: SystemTime,
+    pub reason: String,
+}
+
+impl Overlays {
+    pub fn is_empty(&self) -> bool {
+        self.weights.is_empty() && self.drains.is_empty()
+    }
+
+    /// Lay the overlays over `state`: drains first (weight 0), then weight overrides (which a
+    /// drain's weight 0 beats). Only services `state` has are touched.
+    pub fn apply(&self, state: &mut State) {
+        for ((service, key), drain) in &self.drains {
+            if let Some(svc) = state.services.get_mut(service) {
+                let real = svc.reals.entry(*key).or_insert(drain.real);
+                real.weight = 0;
+            }
+        }
+        for ((service, key), over) in &self.weights {
+            if self.drains.contains_key(&(*service, *key)) {
+                continue;
+            }
+            if let Some(real) = state.services.get_mut(service).and_then(|s| s.reals.get_mut(key)) {
+                real.weight = over.weight;
+            }
+        }
+    }
+
+    /// One line per overlay in effect, for the notes of a plan.
+    pub fn notes(&self) -> Vec<String> {
+        let weights = self.weights.iter().filter(|(k, _)| !self.drains.contains_key(k));
+        let weights = weights.map(|((s, r), o)| format!("real server {r} of {s} at weight {}: {}", o.weight, o.reason));
+        let drains = self.drains.iter().map(|((s, r), d)| format!("real server {r} of {s} draining: {}", d.reason));
+        weights.chain(drains).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Forward, Protocol, Service, ServiceAttrs};
+
+    fn state() -> (State, ServiceKey, RealKey) {
+        let key = ServiceKey::Addr { protocol: Protocol::Tcp, vip: "10.0.0.1".parse().unwrap(), port: 80 };
+        let rk = RealKey { address: "10.0.1.1".parse().unwrap(), port: 80 };
+        let real = RealServer { weight: 5, forward: Forward::Dr, upper_threshold: 0, lower_threshold: 0 };
+        let svc = Service { name: None, attrs: ServiceAttrs::default(), reals: [(rk, real)].into() };
+        (State { services: [(key, svc)].into(), ..State::default() }, key, rk)
+    }
+
+    #[test]
+    fn empty_overlays_change_nothing() {
+        let (mut s, ..) = state();
+        let before = s.clone();
+        Overlays::default().apply(&mut s);
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_weight_override_replaces_the_weight_and_a_drain_keeps_a_removed_real_at_zero() {
+        let (mut s, key, rk) = state();
+        let mut o = Overlays::default();
+        o.weights.insert((key, rk), WeightOverride { weight: 0, reason: "health: down".into() });
+        o.apply(&mut s);
+        assert_eq!(s.services[&key].reals[&rk].weight, 0);
+        assert_eq!(o.notes(), ["real server 10.0.1.1:80 of tcp/10.0.0.1:80 at weight 0: health: down"]);
+
+        let (mut s, key, rk) = state();
+        let real = s.services.get_mut(&key).unwrap().reals.remove(&rk).unwrap();
+        let mut o = Overlays::default();
+        o.drains.insert((key, rk), Drain { real, until: SystemTime::UNIX_EPOCH, reason: "removed".into() });
+        o.apply(&mut s);
+        assert_eq!(s.services[&key].reals[&rk], RealServer { weight: 0, ..real });
+    }
+}
