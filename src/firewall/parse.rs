@@ -65,10 +65,10 @@ pub fn parse(dump: &str) -> Table {
         let Some((chain, rule)) = rest.split_once(' ') else { continue };
         if let Some(hook) = own_chain(chain) {
             table.chains.entry(hook).or_default().push(normalize(rule));
-        } else if let Some(hook) = builtin(chain) {
-            if rule.trim().strip_prefix("-j ") == Some(hook.chain_name()) {
-                *table.jumps.entry(hook).or_default() += 1;
-            }
+        } else if let Some(hook) = builtin(chain)
+            && rule.trim().strip_prefix("-j ") == Some(hook.chain_name())
+        {
+            *table.jumps.entry(hook).or_default() += 1;
         }
     }
     table
