@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use super::Error;
 
 /// Mode of every file lvsync creates in the state directory, and of the directory itself.
-const FILE_MODE: libc::mode_t = 0o600;
+const FILE_MODE: u32 = 0o600;
 const DIR_MODE: u32 = 0o700;
 
 /// An open state directory.
@@ -64,7 +64,7 @@ fn open_at(dir: Option<&File>, name: &CString, flags: libc::c_int) -> io::Result
     let base = dir.map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
     let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC;
     // SAFETY: `name` is a valid C string; the mode argument is read only with O_CREAT.
-    let fd = unsafe { libc::openat(base, name.as_ptr(), flags, libc::c_uint::from(FILE_MODE)) };
+    let fd = unsafe { libc::openat(base, name.as_ptr(), flags, FILE_MODE) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -191,7 +191,7 @@ impl Dir {
             .map_err(|(_, e)| self.refused_or(tmp, e, |path, source| Error::Write { path, source }))?
             .ok_or_else(|| write_err(io::ErrorKind::NotFound.into()))?;
         // The mode given at creation was already cut by the umask; this makes it exactly 0600.
-        file.set_permissions(fs::Permissions::from_mode(FILE_MODE.into())).map_err(write_err)?;
+        file.set_permissions(fs::Permissions::from_mode(FILE_MODE)).map_err(write_err)?;
         file.write_all(bytes).and_then(|()| file.sync_all()).map_err(write_err)?;
         drop(file);
         self.rename(tmp, name).map_err(write_err)?;
