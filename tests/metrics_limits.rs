@@ -110,3 +110,67 @@ fn one_client_too_many_is_answered_503_at_once() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(scrape(&path).0.ends_with(BODY));
 }
+
+/// The production entry (`watch --metrics-listen`) over real TCP, inside a network namespace
+/// this test makes (`unshare --net`, re-executing this binary): the default limits hold there.
+#[test]
+fn the_tcp_endpoint_keeps_its_limits_in_a_fresh_network_namespace() {
+    const CHILD: &str = "LVSYNC_TEST_METRICS_NETNS";
+    let name = "the_tcp_endpoint_keeps_its_limits_in_a_fresh_network_namespace";
+    if std::env::var_os(CHILD).is_none() {
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("unshare")
+            .args(["--net", "env", &format!("{CHILD}=1")])
+            .arg(exe)
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .output()
+            .expect("unshare (util-linux) is needed");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("test result: ok. 1 passed"),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let up = std::process::Command::new("ip").args(["link", "set", "lo", "up"]).status().unwrap();
+    assert!(up.success());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let metrics = std::sync::Arc::new(lvsync::watch::metrics::Metrics::new());
+    metrics.file_valid(true);
+    lvsync::watch::metrics::serve(listener, metrics).unwrap();
+
+    let get = || {
+        let started = Instant::now();
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+        let mut out = String::new();
+        conn.read_to_string(&mut out).unwrap();
+        assert!(out.contains("\nlvsync_file_valid 1\n"), "{out}");
+        started.elapsed()
+    };
+    // A client that sends one header line without end, and one that sends nothing.
+    let mut endless = std::net::TcpStream::connect(addr).unwrap();
+    endless.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut sent = 0usize;
+    let chunk = vec![b'a'; 64 * 1024];
+    let _ = endless.write_all(b"GET /metrics HTTP/1.1\r\nX: ");
+    while sent < 64 << 20 {
+        match endless.write(&chunk) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    assert!(sent < 16 << 20, "the server kept reading: {sent} bytes taken");
+    let silent = std::net::TcpStream::connect(addr).unwrap();
+    assert!(get() < Duration::from_millis(500), "a scrape waited behind the slow clients");
+    let started = Instant::now();
+    let mut silent = silent;
+    silent.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = String::new();
+    let _ = silent.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 408 Request Timeout"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+}

@@ -86,6 +86,7 @@ fn robustness_against_the_kernel() {
         read_only_commands_run_beside_a_held_lock_and_apply_waits();
         apply_whose_reader_leaves_after_one_line_succeeds();
         a_damaged_inventory_falls_back_and_enforcement_goes_on();
+        watch_goes_on_from_the_last_good_copy_and_counts_it();
     });
 }
 
@@ -172,4 +173,44 @@ fn a_damaged_inventory_falls_back_and_enforcement_goes_on() {
     sh("ipvsadm -e -t 10.2.0.3:80 -r 10.1.3.1:80 -m -w 9");
     assert_eq!(cli.run(&["apply", &fewest]).status.code(), Some(0));
     assert!(!sh("ipvsadm -Ln").contains(" 9 "), "drift in the file's services is still undone");
+}
+
+fn scrape(port: u16) -> String {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// `watch` started over a damaged inventory enforces the file from the last good copy (the
+/// service that left the file is deleted), warns, and counts it in its metrics.
+fn watch_goes_on_from_the_last_good_copy_and_counts_it() {
+    sh("ip link set lo up");
+    sh("ipvsadm -C");
+    let cli = Cli::new("watch");
+    let all = cli.write("d.yaml", &file(3, &[]));
+    assert_eq!(cli.run(&["apply", &all]).status.code(), Some(0));
+    std::fs::write(cli.state().join("inventory.json"), "[1, 2").unwrap();
+    let fewer = cli.write("d.yaml", &file(3, &[2]));
+    let log = cli.dir.join("watch.log");
+    let mut child = cli
+        .command(&["watch", &fewer, "--resync-interval", "1", "--metrics-listen", "9101"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while has_vip("10.2.0.3") {
+        assert!(started.elapsed() < Duration::from_secs(20), "watch did not delete s2");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let m = scrape(9101);
+    assert!(m.lines().any(|l| l == "lvsync_inventory_recoveries_total 1"), "{m}");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("damaged") && said.contains("last good copy"), "{said}");
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
