@@ -54,6 +54,12 @@ pub enum Error {
         "inventory {path} is damaged ({detail}); move it away to start afresh (lvsync will then leave services that left the file alone)"
     )]
     Damaged { path: PathBuf, detail: String },
+    #[error("cannot open state directory {path}; run lvsync as root, or give `--state-dir` a directory you can read")]
+    OpenDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("refusing {path}: {why}")]
     Unsafe { path: PathBuf, why: String },
     #[error("cannot write inventory {path}: the state directory was opened read-only (a bug in lvsync)")]

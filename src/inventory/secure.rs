@@ -91,7 +91,7 @@ impl Dir {
                 Err(source) => return Err(Error::CreateDir { path: path.to_path_buf(), source }),
             }
         }
-        let name = c_path(path).map_err(|source| Error::CreateDir { path: path.to_path_buf(), source })?;
+        let name = c_path(path).map_err(|source| Error::OpenDir { path: path.to_path_buf(), source })?;
         let fd = match open_at(None, &name, libc::O_RDONLY | libc::O_DIRECTORY) {
             Ok(fd) => fd,
             Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
@@ -101,9 +101,9 @@ impl Dir {
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {
                 return Err(unsafe_path(path, "it is not a directory"));
             }
-            Err(source) => return Err(Error::CreateDir { path: path.to_path_buf(), source }),
+            Err(source) => return Err(Error::OpenDir { path: path.to_path_buf(), source }),
         };
-        let meta = fd.metadata().map_err(|source| Error::CreateDir { path: path.to_path_buf(), source })?;
+        let meta = fd.metadata().map_err(|source| Error::OpenDir { path: path.to_path_buf(), source })?;
         check_owner(path, &meta)?;
         let mode = meta.permissions().mode() & 0o7777;
         if mode & 0o022 != 0 {
