@@ -38,20 +38,32 @@ pub enum Error {
 pub struct Follower {
     path: PathBuf,
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
-    /// Each watched directory with its identity (device, inode) when it was armed: a directory
-    /// removed and made again is another inode, and the old watch died with the old one.
-    watched: BTreeMap<PathBuf, (u64, u64)>,
+    /// Each watched directory with its identity when it was armed: a directory removed and
+    /// made again is another directory, and the old watch died with the old one.
+    watched: BTreeMap<PathBuf, DirId>,
     /// What an event must name to matter: shared with the watcher's thread.
     relevant: Arc<Mutex<BTreeSet<PathBuf>>>,
+    /// Paths the watcher saw removed since the last refresh: a watched directory among them
+    /// lost its watch, even if a new one got the same identity.
+    removed: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 impl Follower {
     pub fn start(path: &Path, debounce: Duration, poke: impl Fn() + Send + 'static) -> Result<Follower, Error> {
         let relevant = Arc::new(Mutex::new(BTreeSet::new()));
         let names = relevant.clone();
+        let removed = Arc::new(Mutex::new(BTreeSet::new()));
+        let gone = removed.clone();
         let handler = move |result: DebounceEventResult| match result {
-            Ok(events) if events.iter().any(|e| matters(e, &names)) => poke(),
-            Ok(_) => {}
+            Ok(events) => {
+                if let Ok(mut gone) = gone.lock() {
+                    let removals = events.iter().filter(|e| matches!(e.kind, EventKind::Remove(_)));
+                    gone.extend(removals.flat_map(|e| e.paths.iter().cloned()));
+                }
+                if events.iter().any(|e| matters(e, &names)) {
+                    poke();
+                }
+            }
             Err(errors) => {
                 for err in errors {
                     tracing::warn!(error = %err, "file watcher reported an error");
@@ -62,7 +74,8 @@ impl Follower {
         };
         let debouncer = new_debouncer(debounce, None, handler)
             .map_err(|source| Error::Watch { path: path.to_path_buf(), source })?;
-        let mut follower = Follower { path: path.to_path_buf(), debouncer, watched: BTreeMap::new(), relevant };
+        let mut follower =
+            Follower { path: path.to_path_buf(), debouncer, watched: BTreeMap::new(), relevant, removed };
         follower.refresh()?;
         Ok(follower)
     }
@@ -85,9 +98,10 @@ impl Follower {
         if let Ok(mut shared) = self.relevant.lock() {
             *shared = relevant;
         }
+        let removed = self.removed.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
         let mut armed = false;
         for (dir, id) in &want {
-            if self.watched.get(dir) == Some(id) {
+            if self.watched.get(dir) == Some(id) && !removed.contains(dir) {
                 continue;
             }
             if self.watched.contains_key(dir) {
@@ -182,16 +196,20 @@ fn resolve_first_link(path: &Path, chain: &mut Chain) -> Option<PathBuf> {
     None
 }
 
+/// Device, inode and birth time: a directory made again may get the freed inode number back at
+/// once, but not the birth time (where the file system records one).
+type DirId = (u64, u64, Option<std::time::SystemTime>);
+
 /// The directory itself when it exists, else its nearest existing ancestor; with its identity.
-fn nearest_existing(dir: &Path) -> (PathBuf, (u64, u64)) {
+fn nearest_existing(dir: &Path) -> (PathBuf, DirId) {
     for candidate in dir.ancestors() {
         if let Ok(meta) = fs::metadata(candidate)
             && meta.is_dir()
         {
-            return (candidate.to_path_buf(), (meta.dev(), meta.ino()));
+            return (candidate.to_path_buf(), (meta.dev(), meta.ino(), meta.created().ok()));
         }
     }
-    (PathBuf::from("/"), (0, 0))
+    (PathBuf::from("/"), (0, 0, None))
 }
 
 fn canonical(path: &Path) -> PathBuf {
