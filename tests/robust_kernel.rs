@@ -87,6 +87,7 @@ fn robustness_against_the_kernel() {
         apply_whose_reader_leaves_after_one_line_succeeds();
         a_damaged_inventory_falls_back_and_enforcement_goes_on();
         watch_goes_on_from_the_last_good_copy_and_counts_it();
+        watch_follows_a_directory_removed_and_made_again();
     });
 }
 
@@ -213,4 +214,54 @@ fn watch_goes_on_from_the_last_good_copy_and_counts_it() {
     // SAFETY: kill(2) on the pid of a child this test spawned.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+fn kernel_weight_of(vip: &str) -> Option<u32> {
+    let table = sh(&format!("ipvsadm -Ln -t {vip}:80 2>/dev/null || true"));
+    table.lines().find(|l| l.contains("->") && l.contains("10.1."))?.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// `rm -rf` of the file's directory and a fresh one: the next edit is applied from its event,
+/// long before any resync, and nobody is told the file system may be NFS. On tmpfs (inotify
+/// works there; the scratch directory is hostfs, which has no events).
+fn watch_follows_a_directory_removed_and_made_again() {
+    sh("ipvsadm -C");
+    let cli = Cli::new("rearm");
+    let mount = cli.dir.join("tmpfs");
+    std::fs::create_dir_all(&mount).unwrap();
+    sh(&format!("mount -t tmpfs none {}", mount.display()));
+    let conf = mount.join("lvsync");
+    std::fs::create_dir(&conf).unwrap();
+    let f = conf.join("director.yaml");
+    std::fs::write(&f, file(1, &[])).unwrap();
+    let log = cli.dir.join("watch.log");
+    let mut child = cli
+        .command(&["watch", f.to_str().unwrap(), "--resync-interval", "600"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let wait = |weight: u32| {
+        let started = Instant::now();
+        while kernel_weight_of("10.2.0.1") != Some(weight) {
+            let said = std::fs::read_to_string(&log).unwrap();
+            assert!(started.elapsed() < Duration::from_secs(15), "weight {weight} not applied:\n{said}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait(1);
+    std::fs::remove_dir_all(&conf).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(&f, file(1, &[]).replace("10.1.1.1\n", "10.1.1.1\n        weight: 5\n")).unwrap();
+    wait(5);
+    // And again, in the directory armed anew.
+    std::fs::write(&f, file(1, &[]).replace("10.1.1.1\n", "10.1.1.1\n        weight: 6\n")).unwrap();
+    wait(6);
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(!said.contains("NFS"), "{said}");
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    sh(&format!("umount {}", mount.display()));
 }
