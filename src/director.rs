@@ -67,6 +67,14 @@ impl Director {
         Ok(Director { system, dir })
     }
 
+    /// Connect to the kernel and read the state directory without its lock (`plan`, `export`):
+    /// a running `watch` holds the lock, and a read-only command never waits for it.
+    pub fn open_read_only(opts: &Options) -> Result<Director, Error> {
+        let dir = StateDir::read_only(&opts.state_dir)?;
+        let system = connect(opts)?;
+        Ok(Director { system, dir })
+    }
+
     pub fn with_system(system: System, dir: StateDir) -> Director {
         Director { system, dir }
     }

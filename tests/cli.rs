@@ -112,7 +112,7 @@ fn a_second_lvsync_on_the_same_state_dir_waits_then_fails_naming_the_lock() {
     let dir = tempfile::tempdir().unwrap();
     let held = lvsync::inventory::StateDir::lock(dir.path(), std::time::Duration::ZERO).unwrap();
     let start = std::time::Instant::now();
-    let out = lvsync(&["plan", "examples/seed-dr.yaml", "--state-dir", dir.path().to_str().unwrap()]);
+    let out = lvsync(&["apply", "examples/seed-dr.yaml", "--state-dir", dir.path().to_str().unwrap()]);
     let waited = start.elapsed();
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);

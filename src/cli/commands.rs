@@ -1,12 +1,12 @@
 //! Each command, from parsed arguments to printed output and exit status.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::{Context, bail};
 
 use super::args::{Command, Format};
 use super::color_for;
+use super::output::{Done, Out};
 use super::planfile::{self, PlanFile};
 use super::resolve::Resolved;
 use crate::desired::{desired, render_diff};
@@ -18,10 +18,15 @@ use crate::state::Overlays;
 pub fn run(r: Resolved) -> anyhow::Result<i32> {
     let g = &r.director;
     match r.command {
-        Command::Validate { files } => Ok(validate(&files, r.quiet)),
+        Command::Validate { files } => {
+            let mut out = Out::new();
+            let status = validate(&mut out, &files, r.quiet);
+            Ok(out.finish(status, Done::ReadOnly))
+        }
         Command::Schema => {
-            print!("{}", model::schema_json());
-            Ok(0)
+            let mut out = Out::new();
+            out.text(&model::schema_json());
+            Ok(out.finish(0, Done::ReadOnly))
         }
         Command::Plan { file, format, detailed_exitcode, out, diff } => {
             plan(g, &file, format, detailed_exitcode, out.as_deref(), diff)
@@ -35,20 +40,21 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             opts.requests = requests;
             opts.progress = !r.quiet;
             let report = crate::lab::run(&opts)?;
+            let mut out = Out::new();
             if format == Format::Json {
                 for note in &report.notes {
                     eprintln!("note: {note}");
                 }
-                print!("{}", report.to_json());
+                out.text(&report.to_json());
             } else {
-                print!("{}", report.render_text());
+                out.text(&report.render_text());
             }
-            Ok(report.exit_code())
+            Ok(out.finish(report.exit_code(), Done::ReadOnly))
         }
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
             let director = g.clone();
-            let resync_interval = Duration::from_secs(resync_interval);
+            let resync_interval = crate::watch::resync_interval(resync_interval)?;
             crate::watch::run(crate::watch::WatchOptions { file, resync_interval, metrics_listen, director })?;
             Ok(0)
         }
@@ -75,7 +81,7 @@ fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-fn validate(files: &[std::path::PathBuf], quiet: bool) -> i32 {
+fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
     let mut status = 0;
     for path in files {
         let text = match read(path) {
@@ -90,13 +96,13 @@ fn validate(files: &[std::path::PathBuf], quiet: bool) -> i32 {
             Ok(config) => {
                 if !quiet {
                     let reals: usize = config.services.iter().map(|s| s.service.reals.len()).sum();
-                    println!(
+                    out.line(&format!(
                         "{}: valid ({}, {}, {})",
                         path.display(),
                         count(config.services.len(), "service"),
                         count(reals, "real server"),
                         count(config.firewall.len(), "firewall rule")
-                    );
+                    ));
                 }
             }
             Err(diags) => {
@@ -114,20 +120,11 @@ fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
-fn print_plan(plan: &Plan, format: Format) {
+fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
     match format {
-        Format::Text => print!("{}", plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
-        Format::Json => print_json(&plan::json(plan)),
+        Format::Text => out.text(&plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
+        Format::Json => out.json(&plan::json(plan)),
     }
-}
-
-/// Straight to a buffered stdout: a plan of every real server of a large director is megabytes.
-fn print_json(value: &impl serde::Serialize) {
-    use std::io::Write as _;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    // A closed pipe (`lvsync plan --format json | head`) is not an error worth a panic.
-    let _ = serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from).and_then(|()| writeln!(out));
-    let _ = out.flush();
 }
 
 fn plan(
@@ -140,12 +137,14 @@ fn plan(
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
-    let mut director = Director::open(g)?;
+    // Read-only: never waits for the lock a running `watch` holds.
+    let mut director = Director::open_read_only(g)?;
     let want = desired(&config, &Overlays::default());
     let planned = director.plan(target(&config, &want), &Scope::All)?;
-    print_plan(&planned.plan, format);
+    let mut stdout = Out::new();
+    print_plan(&mut stdout, &planned.plan, format);
     if diff {
-        print!("{}", render_diff(&planned.observed, &want, &planned.plan));
+        stdout.text(&render_diff(&planned.observed, &want, &planned.plan));
     }
     if let Some(out) = out {
         planfile::write(
@@ -160,10 +159,14 @@ fn plan(
             },
         )?;
         if format == Format::Text {
-            println!("Saved the plan to {}; apply it with `lvsync apply --plan {}`.", out.display(), out.display());
+            stdout.line(&format!(
+                "Saved the plan to {}; apply it with `lvsync apply --plan {}`.",
+                out.display(),
+                out.display()
+            ));
         }
     }
-    Ok(if detailed && !planned.plan.is_empty() { 2 } else { 0 })
+    Ok(stdout.finish(if detailed && !planned.plan.is_empty() { 2 } else { 0 }, Done::ReadOnly))
 }
 
 fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
@@ -174,8 +177,7 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let applied = director
         .apply(target(&config, &want), &Scope::All)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", file.display()))?;
-    report_applied(&applied.plan, applied.executed.writes, format);
-    Ok(0)
+    Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
 fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {
@@ -197,41 +199,46 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     let applied = director
         .execute(target(&config, &want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", path.display()))?;
-    report_applied(&applied.plan, applied.executed.writes, format);
-    Ok(0)
+    Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
 fn target<'a>(config: &Config, desired: &'a crate::state::State) -> Target<'a> {
     Target { desired, ownership: config.ownership }
 }
 
-fn report_applied(plan: &Plan, writes: usize, format: Format) {
+/// Print what an apply did; returns the exit status, 0 even when the report cannot be written.
+fn report_applied(plan: &Plan, writes: usize, format: Format) -> i32 {
     let start = std::time::Instant::now();
+    let mut out = Out::new();
     match format {
         Format::Json => {
             let mut j = plan::json(plan);
             j.kernel_writes = Some(writes);
-            print_json(&j);
+            out.json(&j);
         }
         Format::Text if plan.is_empty() => {
-            print!("{}", plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) }));
-            println!("The kernel already matches the file.");
+            out.text(&plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) }));
+            out.line("The kernel already matches the file.");
         }
         Format::Text => {
             let text = plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) });
             // The plan's last line says what would be done; after applying, say what was done.
             let body = text.trim_end().rsplit_once('\n').map_or("", |(b, _)| b);
-            println!("{body}");
+            out.line(body);
             let s = plan.summary();
-            println!("Apply complete: {} created, {} updated, {} deleted.", s.create, s.update, s.delete);
+            out.line(&format!("Apply complete: {} created, {} updated, {} deleted.", s.create, s.update, s.delete));
         }
     }
+    let status = out.finish(0, Done::Applied);
     tracing::debug!(ms = start.elapsed().as_millis() as u64, "reported");
+    status
 }
 
 fn export(g: &Options) -> anyhow::Result<i32> {
-    let mut director = Director::open(g)?;
+    // Read-only: never waits for the lock a running `watch` holds.
+    let mut director = Director::open_read_only(g)?;
     let state = director.observe_ipvs()?;
-    print!("{}", model::export(&state));
-    Ok(0)
+    let mut out = Out::new();
+    out.text(&model::export(&state));
+    Ok(out.finish(0, Done::ReadOnly))
 }

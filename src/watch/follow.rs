@@ -5,11 +5,12 @@
 //! way re-reads the file, and only a different content hash counts as a change. Events about
 //! other files in those directories (a log, the state dir) are ignored.
 
-use std::collections::BTreeSet;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::hash::Hasher;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,18 +38,32 @@ pub enum Error {
 pub struct Follower {
     path: PathBuf,
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
-    watched: BTreeSet<PathBuf>,
+    /// Each watched directory with its identity when it was armed: a directory removed and
+    /// made again is another directory, and the old watch died with the old one.
+    watched: BTreeMap<PathBuf, DirId>,
     /// What an event must name to matter: shared with the watcher's thread.
     relevant: Arc<Mutex<BTreeSet<PathBuf>>>,
+    /// Paths the watcher saw removed since the last refresh: a watched directory among them
+    /// lost its watch, even if a new one got the same identity.
+    removed: Arc<Mutex<BTreeSet<PathBuf>>>,
 }
 
 impl Follower {
     pub fn start(path: &Path, debounce: Duration, poke: impl Fn() + Send + 'static) -> Result<Follower, Error> {
         let relevant = Arc::new(Mutex::new(BTreeSet::new()));
         let names = relevant.clone();
+        let removed = Arc::new(Mutex::new(BTreeSet::new()));
+        let gone = removed.clone();
         let handler = move |result: DebounceEventResult| match result {
-            Ok(events) if events.iter().any(|e| matters(e, &names)) => poke(),
-            Ok(_) => {}
+            Ok(events) => {
+                if let Ok(mut gone) = gone.lock() {
+                    let removals = events.iter().filter(|e| matches!(e.kind, EventKind::Remove(_)));
+                    gone.extend(removals.flat_map(|e| e.paths.iter().cloned()));
+                }
+                if events.iter().any(|e| matters(e, &names)) {
+                    poke();
+                }
+            }
             Err(errors) => {
                 for err in errors {
                     tracing::warn!(error = %err, "file watcher reported an error");
@@ -59,34 +74,57 @@ impl Follower {
         };
         let debouncer = new_debouncer(debounce, None, handler)
             .map_err(|source| Error::Watch { path: path.to_path_buf(), source })?;
-        let mut follower = Follower { path: path.to_path_buf(), debouncer, watched: BTreeSet::new(), relevant };
+        let mut follower =
+            Follower { path: path.to_path_buf(), debouncer, watched: BTreeMap::new(), relevant, removed };
         follower.refresh()?;
         Ok(follower)
     }
 
     /// Watch the directories of the file's current symlink chain (they change when a link is
-    /// swapped to another directory), and stop watching the ones it left.
-    pub fn refresh(&mut self) -> Result<(), Error> {
-        let Chain { dirs: want, paths } = chain(&self.path);
-        if let Ok(mut relevant) = self.relevant.lock() {
-            *relevant = paths.union(&want).cloned().collect();
+    /// swapped to another directory), and stop watching the ones it left. A directory that is
+    /// missing (removed, perhaps to be made again) is waited for by watching its nearest
+    /// existing parent; one that was removed and made again is watched again. Returns whether
+    /// any watch was armed anew, so the caller re-reads the file it may have missed.
+    pub fn refresh(&mut self) -> Result<bool, Error> {
+        let Chain { dirs, paths } = chain(&self.path);
+        let mut relevant: BTreeSet<PathBuf> = paths.union(&dirs).cloned().collect();
+        let mut want = BTreeMap::new();
+        for dir in &dirs {
+            let (existing, id) = nearest_existing(dir);
+            // The missing directories between it and the one wanted: their creation matters.
+            relevant.extend(dir.ancestors().take_while(|a| *a != existing).map(Path::to_path_buf));
+            want.insert(existing, id);
         }
-        for dir in want.difference(&self.watched) {
+        if let Ok(mut shared) = self.relevant.lock() {
+            *shared = relevant;
+        }
+        let removed = self.removed.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
+        let mut armed = false;
+        for (dir, id) in &want {
+            if self.watched.get(dir) == Some(id) && !removed.contains(dir) {
+                continue;
+            }
+            if self.watched.contains_key(dir) {
+                // Made again since it was armed: the old watch went with the old directory.
+                let _ = self.debouncer.unwatch(dir);
+                tracing::info!(dir = %dir.display(), "directory was made again; watching it again");
+            }
             self.debouncer
                 .watch(dir, RecursiveMode::NonRecursive)
                 .map_err(|source| Error::Watch { path: dir.clone(), source })?;
             tracing::debug!(dir = %dir.display(), "watching directory");
+            armed = true;
         }
-        for dir in self.watched.difference(&want) {
+        for dir in self.watched.keys().filter(|d| !want.contains_key(*d)) {
             // The directory may be gone already; nothing to undo then.
             let _ = self.debouncer.unwatch(dir);
         }
         self.watched = want;
-        Ok(())
+        Ok(armed)
     }
 
     pub fn watched(&self) -> impl Iterator<Item = &Path> {
-        self.watched.iter().map(PathBuf::as_path)
+        self.watched.keys().map(PathBuf::as_path)
     }
 }
 
@@ -156,6 +194,22 @@ fn resolve_first_link(path: &Path, chain: &mut Chain) -> Option<PathBuf> {
         return Some(absolute(&parent.join(target).join(rest)));
     }
     None
+}
+
+/// Device, inode and birth time: a directory made again may get the freed inode number back at
+/// once, but not the birth time (where the file system records one).
+type DirId = (u64, u64, Option<std::time::SystemTime>);
+
+/// The directory itself when it exists, else its nearest existing ancestor; with its identity.
+fn nearest_existing(dir: &Path) -> (PathBuf, DirId) {
+    for candidate in dir.ancestors() {
+        if let Ok(meta) = fs::metadata(candidate)
+            && meta.is_dir()
+        {
+            return (candidate.to_path_buf(), (meta.dev(), meta.ino(), meta.created().ok()));
+        }
+    }
+    (PathBuf::from("/"), (0, 0, None))
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -1,13 +1,14 @@
 //! Prometheus metrics of the watch loop, and the small HTTP server that serves them at
 //! `GET /metrics` (Prometheus text format 0.0.4, encoded by prometheus-client).
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::prometheus_text;
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -28,6 +29,7 @@ pub struct Metrics {
     file_valid: Gauge,
     services: Gauge,
     reals: Gauge,
+    inventory_recoveries: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +50,7 @@ impl Metrics {
             file_valid: Gauge::default(),
             services: Gauge::default(),
             reals: Gauge::default(),
+            inventory_recoveries: Counter::default(),
         };
         registry.register(
             "reconciles",
@@ -72,6 +75,11 @@ impl Metrics {
         );
         registry.register("services_managed", "Services in the file being enforced", m.services.clone());
         registry.register("real_servers_managed", "Real servers in the file being enforced", m.reals.clone());
+        registry.register(
+            "inventory_recoveries",
+            "Times the inventory was found damaged and lvsync went on from its last good copy, or afresh (see the log for what to do)",
+            m.inventory_recoveries.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -101,6 +109,7 @@ impl Metrics {
     }
 
     pub fn render(&self) -> String {
+        self.inventory_recoveries.inner().store(crate::inventory::recoveries(), std::sync::atomic::Ordering::Relaxed);
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_text::encode(&mut out, &self.registry);
@@ -119,55 +128,13 @@ pub fn listen_addr(text: &str) -> Result<SocketAddr, String> {
     text.to_socket_addrs().map_err(|_| bad())?.next().ok_or_else(bad)
 }
 
-/// Serve `metrics` on `listener` from a background thread, one short request at a time.
+/// Serve `metrics` on `listener` from a background thread; see [`super::http`] for the limits.
 pub fn serve(listener: TcpListener, metrics: Arc<Metrics>) -> io::Result<()> {
-    std::thread::Builder::new().name("lvsync-metrics".into()).spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let timeouts = stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))));
-            if let Err(err) = timeouts.and_then(|()| answer(stream, &metrics)) {
-                tracing::debug!(error = %err, "metrics request failed");
-            }
-        }
-    })?;
-    Ok(())
-}
-
-/// One HTTP/1.x exchange; the stream is closed when it is dropped.
-fn answer<S: Read + Write>(stream: S, metrics: &Metrics) -> io::Result<()> {
-    let mut reader = BufReader::new(stream);
-    let mut request = String::new();
-    reader.read_line(&mut request)?;
-    // Drain the headers so the client sees a clean close.
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 2 {
-        line.clear();
-    }
-    let mut parts = request.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, content_type, body) = match (method, path.split('?').next().unwrap_or("")) {
-        ("GET" | "HEAD", "/metrics") => ("200 OK", prometheus_text::CONTENT_TYPE, metrics.render()),
-        ("GET" | "HEAD", _) => ("404 Not Found", "text/plain; charset=utf-8", "not found; try /metrics\n".into()),
-        _ => ("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET /metrics\n".into()),
-    };
-    let mut stream = reader.into_inner();
-    write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    if method != "HEAD" {
-        stream.write_all(body.as_bytes())?;
-    }
-    stream.flush()
+    super::http::serve(listener, super::http::Limits::default(), move || metrics.render())
 }
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::net::UnixStream;
-
     use super::*;
     use crate::plan::IpvsChange;
     use crate::state::{Forward, Protocol, RealKey, RealServer, ServiceKey};
@@ -218,24 +185,9 @@ mod tests {
         assert!(listen_addr("nine").unwrap_err().contains("not a listen address"));
     }
 
-    /// Over a socket pair, not the network: the HTTP exchange itself is what is tested here
-    /// (the real listener is tested inside User-Mode Linux).
     #[test]
-    fn server_answers_metrics_and_refuses_other_paths() {
-        let metrics = Metrics::new();
-        metrics.file_valid(true);
-        let get = |path: &str| {
-            let (mut client, server) = UnixStream::pair().unwrap();
-            write!(client, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-            answer(server, &metrics).unwrap();
-            let mut out = String::new();
-            client.read_to_string(&mut out).unwrap();
-            out
-        };
-        let ok = get("/metrics");
-        assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
-        assert!(ok.contains("Content-Type: text/plain; version=0.0.4"), "{ok}");
-        assert!(ok.contains("\nlvsync_file_valid 1\n"), "{ok}");
-        assert!(get("/").starts_with("HTTP/1.1 404"));
+    fn inventory_recoveries_are_counted() {
+        let text = Metrics::new().render();
+        assert!(text.lines().any(|l| l.starts_with("lvsync_inventory_recoveries_total ")), "{text}");
     }
 }

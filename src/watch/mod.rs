@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod engine;
 pub mod follow;
+pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod partial;
@@ -91,8 +92,20 @@ pub enum Error {
     Signals(#[source] io::Error),
     #[error(transparent)]
     Director(#[from] director::Error),
-    #[error("--resync-interval must be at least 1 second")]
-    ResyncInterval,
+    #[error("--resync-interval `{0}` is out of range; give between 1 and {MAX_RESYNC_SECS} seconds (a week)")]
+    ResyncInterval(u64),
+}
+
+/// The longest `--resync-interval`: a week. Longer gains nothing and, near `u64::MAX` seconds,
+/// cannot be added to a clock reading.
+pub const MAX_RESYNC_SECS: u64 = 7 * 24 * 3600;
+
+/// `--resync-interval SECS`, checked.
+pub fn resync_interval(secs: u64) -> Result<Duration, Error> {
+    if secs == 0 || secs > MAX_RESYNC_SECS {
+        return Err(Error::ResyncInterval(secs));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// `lvsync watch FILE [--resync-interval SECS] [--metrics-listen ADDR]` with the global options.
@@ -107,9 +120,7 @@ pub struct WatchOptions {
 
 /// Run `lvsync watch` until SIGTERM or SIGINT.
 pub fn run(opts: WatchOptions) -> Result<(), Error> {
-    if opts.resync_interval.is_zero() {
-        return Err(Error::ResyncInterval);
-    }
+    resync_interval(opts.resync_interval.as_secs())?;
     let name = opts.file.display().to_string();
     let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
@@ -179,6 +190,15 @@ pub fn run_with<R: Reconciler>(
         let first = match rx.recv_timeout(wait) {
             Ok(event) => event,
             Err(RecvTimeoutError::Timeout) => {
+                // A directory removed and made again sends no event to the old watch: re-arm,
+                // and read the file the re-armed watch may have missed.
+                match follower.refresh() {
+                    Ok(true) => engine.file_event(Trigger::FileChange),
+                    Ok(false) => {}
+                    Err(err) => {
+                        warn!(error = %crate::error_chain::error_chain(&err), "cannot watch a directory on the file's path; changes there may be seen late")
+                    }
+                }
                 engine.tick(Instant::now());
                 continue;
             }
@@ -199,7 +219,7 @@ pub fn run_with<R: Reconciler>(
             info!(signal = name, "stopping; the kernel is left as it is");
             break;
         }
-        if let Err(err) = follower.refresh() {
+        if let Err(err) = follower.refresh().map(|_| ()) {
             warn!(error = %crate::error_chain::error_chain(&err), "cannot watch a directory on the file's path; changes there may be seen late");
         }
         if hangup {
