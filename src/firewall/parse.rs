@@ -31,19 +31,11 @@ impl Table {
 }
 
 fn own_chain(name: &str) -> Option<Hook> {
-    match name {
-        "LVSYNC-INPUT" => Some(Hook::Input),
-        "LVSYNC-FORWARD" => Some(Hook::Forward),
-        _ => None,
-    }
+    Hook::from_chain_name(name)
 }
 
 fn builtin(name: &str) -> Option<Hook> {
-    match name {
-        "INPUT" => Some(Hook::Input),
-        "FORWARD" => Some(Hook::Forward),
-        _ => None,
-    }
+    Hook::from_builtin(name)
 }
 
 /// Parses the `*filter` section of a dump (`iptables-save`, with or without `-c`).
@@ -73,14 +65,10 @@ pub fn parse(dump: &str) -> Table {
         let Some((chain, rule)) = rest.split_once(' ') else { continue };
         if let Some(hook) = own_chain(chain) {
             table.chains.entry(hook).or_default().push(normalize(rule));
-        } else if let Some(hook) = builtin(chain) {
-            let target = match hook {
-                Hook::Input => "-j LVSYNC-INPUT",
-                Hook::Forward => "-j LVSYNC-FORWARD",
-            };
-            if rule.trim() == target {
-                *table.jumps.entry(hook).or_default() += 1;
-            }
+        } else if let Some(hook) = builtin(chain)
+            && rule.trim().strip_prefix("-j ") == Some(hook.chain_name())
+        {
+            *table.jumps.entry(hook).or_default() += 1;
         }
     }
     table

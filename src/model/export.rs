@@ -150,17 +150,9 @@ fn tunnel(t: Tunnel) -> Option<raw::Tunnel> {
     if t == Tunnel::default() {
         return None;
     }
-    let (kind, port) = match t.kind {
-        TunnelType::Ipip => ("ipip", None),
-        TunnelType::Gue { port } => ("gue", Some(i64::from(port))),
-        TunnelType::Gre => ("gre", None),
-    };
-    let checksum = match t.checksum {
-        TunnelChecksum::None => None,
-        TunnelChecksum::Csum => Some("csum".to_string()),
-        TunnelChecksum::Remcsum => Some("remcsum".to_string()),
-    };
-    Some(raw::Tunnel { kind: Some(kind.to_string()), port, checksum })
+    let port = t.kind.port().map(i64::from);
+    let checksum = (t.checksum != TunnelChecksum::None).then(|| t.checksum.name().to_string());
+    Some(raw::Tunnel { kind: Some(t.kind.name().to_string()), port, checksum })
 }
 
 fn real(
@@ -174,9 +166,11 @@ fn real(
     let forward = (r.forward.name() != shared.name()).then(|| r.forward.name().to_string());
     // A real server inherits the service's tunnel only when the service itself tunnels.
     let tunnel = match r.forward {
-        Forward::Tun(t) if t != inherited => {
-            Some(Box::new(tunnel(t).unwrap_or(raw::Tunnel { kind: Some("ipip".into()), port: None, checksum: None })))
-        }
+        Forward::Tun(t) if t != inherited => Some(Box::new(tunnel(t).unwrap_or(raw::Tunnel {
+            kind: Some(TunnelType::Ipip.name().into()),
+            port: None,
+            checksum: None,
+        }))),
         _ => None,
     };
     raw::RealServer {

@@ -58,10 +58,7 @@ fn rule(
         _ => FirewallAction::Accept,
     };
     let hook = match &r.chain {
-        Some(h) => match c.word(&at("chain"), h, &["input", "forward"], "chain")? {
-            "forward" => Hook::Forward,
-            _ => Hook::Input,
-        },
+        Some(h) => c.word(&at("chain"), h, &Hook::ALL.map(Hook::name), "chain").and_then(Hook::from_name)?,
         None => Hook::Input,
     };
 

@@ -10,12 +10,12 @@ use crate::state::{Family, Forward, RealKey, RealServer, ServiceKey, Tunnel, Tun
 pub fn tunnel(c: &mut Checker, path: &str, t: &raw::Tunnel) -> Option<Tunnel> {
     let before = c.count();
     let kind = match &t.kind {
-        Some(k) => c.word(&format!("{path}.type"), k, &["ipip", "gue", "gre"], "tunnel type"),
+        Some(k) => c.word(&format!("{path}.type"), k, &TunnelType::NAMES, "tunnel type"),
         None => Some("ipip"),
     };
     let port = t.port.and_then(|p| c.int(&format!("{path}.port"), p, 1, 65535, "tunnel port"));
     let checksum = match &t.checksum {
-        Some(k) => c.word(&format!("{path}.checksum"), k, &["none", "csum", "remcsum"], "tunnel checksum"),
+        Some(k) => c.word(&format!("{path}.checksum"), k, &TunnelChecksum::names(), "tunnel checksum"),
         None => Some("none"),
     };
     match (kind, t.port) {
@@ -47,14 +47,9 @@ pub fn tunnel(c: &mut Checker, path: &str, t: &raw::Tunnel) -> Option<Tunnel> {
     }
     let kind = match kind? {
         "gue" => TunnelType::Gue { port: port? as u16 },
-        "gre" => TunnelType::Gre,
-        _ => TunnelType::Ipip,
+        other => TunnelType::from_name(other, 0)?,
     };
-    let checksum = match checksum? {
-        "csum" => TunnelChecksum::Csum,
-        "remcsum" => TunnelChecksum::Remcsum,
-        _ => TunnelChecksum::None,
-    };
+    let checksum = TunnelChecksum::from_name(checksum?)?;
     Some(Tunnel { kind, checksum })
 }
 

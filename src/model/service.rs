@@ -12,27 +12,17 @@ use crate::state::{
     Family, Netmask, Persistence, Protocol, RealKey, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
 };
 
-const SCHEDULERS: [&str; 14] =
-    ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
-const PROTOCOLS: [&str; 3] = ["tcp", "udp", "sctp"];
 pub const FORWARDS: [&str; 3] = ["dr", "nat", "tun"];
 /// The kernel keeps timeouts as seconds * HZ in an int: with HZ=1000 this is the largest safe.
 pub const MAX_TIMEOUT: i64 = 2_147_483;
 const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
 
 pub fn protocol(c: &mut Checker, path: &str, value: &str) -> Option<Protocol> {
-    Some(match c.word(path, value, &PROTOCOLS, "protocol")? {
-        "udp" => Protocol::Udp,
-        "sctp" => Protocol::Sctp,
-        _ => Protocol::Tcp,
-    })
+    c.word(path, value, &Protocol::ALL.map(Protocol::name), "protocol").and_then(Protocol::from_name)
 }
 
 pub fn family(c: &mut Checker, path: &str, value: &str) -> Option<Family> {
-    Some(match c.word(path, value, &["ipv4", "ipv6"], "family")? {
-        "ipv6" => Family::Ipv6,
-        _ => Family::Ipv4,
-    })
+    c.word(path, value, &Family::ALL.map(Family::name), "family").and_then(Family::from_name)
 }
 
 pub fn family_text(f: Family) -> &'static str {
@@ -101,7 +91,7 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
     };
 
     let scheduler = match &s.scheduler {
-        Some(name) => c.word(&at("scheduler"), name, &SCHEDULERS, "scheduler").map(Scheduler::from_name),
+        Some(name) => c.word(&at("scheduler"), name, &Scheduler::known_names(), "scheduler").map(Scheduler::from_name),
         None => Some(Scheduler::Wlc),
     };
     let sched_flags =

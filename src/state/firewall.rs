@@ -21,21 +21,57 @@ pub enum Hook {
     Forward,
 }
 
-impl ChainId {
-    /// `LVSYNC-INPUT` / `LVSYNC-FORWARD`.
-    pub fn chain_name(&self) -> &'static str {
-        match self.hook {
+impl Hook {
+    pub const ALL: [Hook; 2] = [Hook::Input, Hook::Forward];
+
+    /// `input` / `forward`, as the file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hook::Input => "input",
+            Hook::Forward => "forward",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| h.name() == name)
+    }
+
+    /// `LVSYNC-INPUT` / `LVSYNC-FORWARD`: lvsync's own chain at this hook.
+    pub fn chain_name(self) -> &'static str {
+        match self {
             Hook::Input => "LVSYNC-INPUT",
             Hook::Forward => "LVSYNC-FORWARD",
         }
     }
 
     /// `INPUT` / `FORWARD`: the built-in chain that jumps to ours.
-    pub fn builtin(&self) -> &'static str {
-        match self.hook {
+    pub fn builtin(self) -> &'static str {
+        match self {
             Hook::Input => "INPUT",
             Hook::Forward => "FORWARD",
         }
+    }
+
+    /// The hook whose own chain has this name.
+    pub fn from_chain_name(name: &str) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| h.chain_name() == name)
+    }
+
+    /// The hook whose built-in chain has this name.
+    pub fn from_builtin(name: &str) -> Option<Hook> {
+        Hook::ALL.into_iter().find(|h| h.builtin() == name)
+    }
+}
+
+impl ChainId {
+    /// `LVSYNC-INPUT` / `LVSYNC-FORWARD`.
+    pub fn chain_name(&self) -> &'static str {
+        self.hook.chain_name()
+    }
+
+    /// `INPUT` / `FORWARD`: the built-in chain that jumps to ours.
+    pub fn builtin(&self) -> &'static str {
+        self.hook.builtin()
     }
 
     pub fn all() -> [ChainId; 4] {

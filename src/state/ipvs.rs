@@ -109,8 +109,9 @@ impl Scheduler {
         Scheduler::Twos,
     ];
 
-    pub fn name(&self) -> &str {
-        match self {
+    /// The name of a scheduler lvsync knows (`None` for [`Scheduler::Other`]).
+    pub fn known_name(&self) -> Option<&'static str> {
+        Some(match self {
             Scheduler::Rr => "rr",
             Scheduler::Wrr => "wrr",
             Scheduler::Lc => "lc",
@@ -125,8 +126,20 @@ impl Scheduler {
             Scheduler::Ovf => "ovf",
             Scheduler::Mh => "mh",
             Scheduler::Twos => "twos",
+            Scheduler::Other(_) => return None,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
             Scheduler::Other(name) => name,
+            known => known.known_name().unwrap_or_default(),
         }
+    }
+
+    /// The names of the schedulers lvsync knows, in [`Scheduler::KNOWN`] order.
+    pub fn known_names() -> Vec<&'static str> {
+        Scheduler::KNOWN.iter().filter_map(Scheduler::known_name).collect()
     }
 
     /// The kernel module name is `ip_vs_<name>`.
@@ -249,12 +262,63 @@ pub enum TunnelType {
     Gre,
 }
 
+impl TunnelType {
+    /// Every tunnel type's name, as the file spells it.
+    pub const NAMES: [&'static str; 3] = ["ipip", "gue", "gre"];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            TunnelType::Ipip => "ipip",
+            TunnelType::Gue { .. } => "gue",
+            TunnelType::Gre => "gre",
+        }
+    }
+
+    /// The type of this name; a `gue` tunnel takes its port.
+    pub fn from_name(name: &str, port: u16) -> Option<TunnelType> {
+        Some(match name {
+            "ipip" => TunnelType::Ipip,
+            "gue" => TunnelType::Gue { port },
+            "gre" => TunnelType::Gre,
+            _ => return None,
+        })
+    }
+
+    /// A `gue` tunnel's UDP port.
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            TunnelType::Gue { port } => Some(*port),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum TunnelChecksum {
     #[default]
     None,
     Csum,
     Remcsum,
+}
+
+impl TunnelChecksum {
+    pub const ALL: [TunnelChecksum; 3] = [TunnelChecksum::None, TunnelChecksum::Csum, TunnelChecksum::Remcsum];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelChecksum::None => "none",
+            TunnelChecksum::Csum => "csum",
+            TunnelChecksum::Remcsum => "remcsum",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TunnelChecksum> {
+        TunnelChecksum::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn names() -> [&'static str; 3] {
+        TunnelChecksum::ALL.map(TunnelChecksum::name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

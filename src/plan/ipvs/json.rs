@@ -3,9 +3,8 @@
 use serde::Serialize;
 
 use super::IpvsChange;
-use super::text::checksum_name;
 use crate::plan::{Object, Plan};
-use crate::state::{Forward, RealKey, RealServer, ServiceAttrs, ServiceKey, Timeouts, TunnelType};
+use crate::state::{Forward, RealKey, RealServer, ServiceAttrs, ServiceKey, Timeouts};
 
 /// The `before`/`after` of an IPVS change.
 #[derive(Serialize)]
@@ -133,12 +132,7 @@ impl RealJson<'_> {
     fn of(key: &RealKey, r: &RealServer) -> Self {
         let tunnel = match &r.forward {
             Forward::Tun(t) => {
-                let (kind, port) = match t.kind {
-                    TunnelType::Ipip => ("ipip", None),
-                    TunnelType::Gue { port } => ("gue", Some(port)),
-                    TunnelType::Gre => ("gre", None),
-                };
-                Some(TunnelJson { kind, port, checksum: checksum_name(t.checksum) })
+                Some(TunnelJson { kind: t.kind.name(), port: t.kind.port(), checksum: t.checksum.name() })
             }
             _ => None,
         };

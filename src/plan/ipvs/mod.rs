@@ -6,7 +6,6 @@ mod text;
 
 pub use diff::plan;
 pub use json::IpvsObject;
-pub use text::checksum_name;
 
 use super::json::Object;
 use super::render::Paint;

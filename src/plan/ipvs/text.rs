@@ -109,24 +109,15 @@ fn forward_text(f: &Forward) -> String {
     match f {
         Forward::Tun(t) => {
             let kind = match t.kind {
-                TunnelType::Ipip => "ipip".to_string(),
                 TunnelType::Gue { port } => format!("gue port {port}"),
-                TunnelType::Gre => "gre".to_string(),
+                other => other.name().to_string(),
             };
             match t.checksum {
                 TunnelChecksum::None => format!("tun ({kind})"),
-                c => format!("tun ({kind}, {})", checksum_name(c)),
+                c => format!("tun ({kind}, {})", c.name()),
             }
         }
         other => other.name().to_string(),
-    }
-}
-
-pub fn checksum_name(c: TunnelChecksum) -> &'static str {
-    match c {
-        TunnelChecksum::None => "none",
-        TunnelChecksum::Csum => "csum",
-        TunnelChecksum::Remcsum => "remcsum",
     }
 }
 
