@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cli;
 pub mod desired;
 pub mod director;
+pub mod error_chain;
 pub mod firewall;
 pub mod inventory;
 pub mod ipvs;

@@ -215,7 +215,7 @@ impl Backend for Firewall {
             let table = match self.read(family) {
                 Ok(table) => table,
                 Err(err) if family == Family::Ipv6 => {
-                    let reason = error_chain(&err);
+                    let reason = crate::error_chain::error_chain(&err);
                     tracing::warn!(reason = %reason, "IPv6 firewall unavailable; ignoring IPv6 chains");
                     self.ipv6_unavailable = Some(reason);
                     continue;
@@ -295,17 +295,6 @@ fn legacy_filter_absent(family: Family, proc_net: &Path) -> bool {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => proc_net.join("dev").exists(),
         Err(_) => false,
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
@@ -426,6 +415,7 @@ mod tests {
 #[cfg(test)]
 mod without_iptables {
     use super::*;
+    use crate::error_chain::error_chain;
 
     /// A director with no firewall intents needs no iptables; one with intents is told to install it.
     #[test]

@@ -210,7 +210,7 @@ pub fn inner_main(args: &[String]) -> i32 {
     let (status, written) = match outcome {
         Ok(report) => (0, InnerResult { report: Some(report), error: None }),
         // The host reports it.
-        Err(e) => (1, InnerResult { report: None, error: Some(error_chain(&e)) }),
+        Err(e) => (1, InnerResult { report: None, error: Some(crate::error_chain::error_chain(&e)) }),
     };
     let text = serde_json::to_string(&written).expect("a lab result serializes");
     if let Err(e) = std::fs::write(result, text) {
@@ -231,17 +231,6 @@ fn inner_run(file: &Path, shown_as: &str, requests: &str) -> Result<LabReport, E
 
 fn output_text(output: &Option<String>) -> String {
     output.as_ref().map(|o| format!("\nits output:\n{}", o.trim_end())).unwrap_or_default()
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn check_tools() -> Result<(), Error> {

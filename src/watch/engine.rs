@@ -16,6 +16,7 @@ use super::touched::touched;
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
 use crate::director::{self, Director};
+use crate::error_chain::error_chain;
 use crate::model::Config;
 use crate::plan::{Change, Plan};
 
@@ -356,7 +357,7 @@ impl<R: Reconciler> Engine<R> {
                 self.retry_at = Some(Instant::now() + delay);
                 self.metrics.reconciled(trigger, Outcome::Error);
                 error!(
-                    trigger = trigger.as_str(), scope = %described, error = %chain(&err), retry_in_s = delay.as_secs_f64(),
+                    trigger = trigger.as_str(), scope = %described, error = %error_chain(&err), retry_in_s = delay.as_secs_f64(),
                     "reconcile failed; retrying the whole file"
                 );
             }
@@ -384,16 +385,4 @@ impl<R: Reconciler> Engine<R> {
 /// What an update changes, `weight 1 -> 5`; empty for creations and deletions.
 fn detail(change: &Change) -> String {
     change.info().detail()
-}
-
-/// `error: cause: cause`, like anyhow's `{:#}`.
-pub fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

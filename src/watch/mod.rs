@@ -200,7 +200,7 @@ pub fn run_with<R: Reconciler>(
             break;
         }
         if let Err(err) = follower.refresh() {
-            warn!(error = %engine::chain(&err), "cannot watch a directory on the file's path; changes there may be seen late");
+            warn!(error = %crate::error_chain::error_chain(&err), "cannot watch a directory on the file's path; changes there may be seen late");
         }
         if hangup {
             info!(trigger = Trigger::Sighup.as_str(), "SIGHUP: reloading the file");
