@@ -9,6 +9,7 @@ pub mod cli;
 pub mod desired;
 pub mod director;
 pub mod error_chain;
+pub mod exec;
 pub mod firewall;
 pub mod inventory;
 pub mod ipvs;

@@ -3,9 +3,8 @@
 //! jump from its built-in chain. [`render`] turns intents into chains; [`Firewall`] reads them
 //! back from `iptables-save` and replaces them with one `iptables-restore --noflush` per
 //! family. Nothing outside those chains and jumps is read into state or written. Every command
-//! runs through [`exec::run`].
+//! runs through [`crate::exec::run`].
 
-pub mod exec;
 mod parse;
 mod render;
 mod restore;
@@ -18,6 +17,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::backend::{self, Backend, Executed};
+pub use crate::exec;
 use crate::plan::{ChainChange, Change, Domain};
 use crate::state::{Chain, ChainId, Family, Inventory, Scope, State};
 use exec::message;

@@ -1,9 +1,8 @@
 //! The part of the lab that runs inside the kernel: build the network from the file, start the
 //! responders, apply the file with lvsync itself, send the requests.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::Error;
 use super::client::{self, Held};
@@ -128,21 +127,6 @@ pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, e
 fn run(step: &Step) -> Result<(), String> {
     let (argv, input) = step.command();
     let (prog, args) = argv.split_first().ok_or("empty command")?;
-    let mut child = Command::new(prog)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run {prog}: {e}"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).map_err(|e| format!("cannot write to {prog}: {e}"))?;
-    }
-    let out = child.wait_with_output().map_err(|e| format!("cannot wait for {prog}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        Err(format!("{}: {}", out.status, said.trim()))
-    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    crate::exec::run(prog, &args, Some(&input)).map(|_| ()).map_err(|e| crate::error_chain::error_chain(&e))
 }

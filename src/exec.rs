@@ -1,14 +1,13 @@
-//! The one place lvsync runs an external command: arguments as a list (never a shell), input on
-//! stdin, stdout and stderr captured, the exit status checked, the command line in every error.
+//! The one place lvsync (the firewall, the lab) runs an external command to completion:
+//! arguments as a list (never a shell), input on stdin, stdout and stderr captured, the exit
+//! status checked, the command line in every error.
 
 use std::io::{self, Write};
 use std::process::{Command, ExitStatus, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error(
-        "`{command}`: {program} not found; install the Debian package `iptables` or pass `--iptables` a command that exists"
-    )]
+    #[error("`{command}`: {program} not found; {}", install_hint(.program))]
     NotFound {
         command: String,
         program: String,
@@ -31,6 +30,20 @@ impl Error {
         match self {
             Error::NotFound { command, .. } | Error::Spawn { command, .. } | Error::Failed { command, .. } => command,
         }
+    }
+}
+
+/// What to do about a program that is not installed.
+fn install_hint(program: &str) -> &'static str {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    if name.contains("tables") {
+        "install the Debian package `iptables` or pass `--iptables` a command that exists"
+    } else if name == "ip" {
+        "install the Debian package `iproute2`"
+    } else if name == "sysctl" {
+        "install the Debian package `procps`"
+    } else {
+        "install it or put it on PATH"
     }
 }
 
