@@ -5,22 +5,20 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::args::{Cli, Command, Format, Global};
+use super::args::{Command, Format};
 use super::color_for;
 use super::planfile::{self, PlanFile};
+use super::resolve::Resolved;
 use crate::desired::{desired, render_diff};
 use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
 use crate::state::Overlays;
 
-/// How long a command waits for another lvsync holding the state directory's lock.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
-
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
-    let g = &cli.global;
-    match cli.command {
-        Command::Validate { files } => Ok(validate(&files, g.quiet > 0)),
+pub fn run(r: Resolved) -> anyhow::Result<i32> {
+    let g = &r.director;
+    match r.command {
+        Command::Validate { files } => Ok(validate(&files, r.quiet)),
         Command::Schema => {
             print!("{}", model::schema_json());
             Ok(0)
@@ -35,7 +33,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Lab { file, requests, format } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
-            opts.progress = g.quiet == 0;
+            opts.progress = !r.quiet;
             let report = crate::lab::run(&opts)?;
             if format == Format::Json {
                 for note in &report.notes {
@@ -49,16 +47,12 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
-            let director = options(g);
+            let director = g.clone();
             let resync_interval = Duration::from_secs(resync_interval);
             crate::watch::run(crate::watch::WatchOptions { file, resync_interval, metrics_listen, director })?;
             Ok(0)
         }
     }
-}
-
-fn options(g: &Global) -> Options {
-    Options { state_dir: g.state_dir.clone(), iptables: g.iptables.clone(), lock_wait: LOCK_WAIT }
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -137,7 +131,7 @@ fn print_json(value: &impl serde::Serialize) {
 }
 
 fn plan(
-    g: &Global,
+    g: &Options,
     file: &Path,
     format: Format,
     detailed: bool,
@@ -146,7 +140,7 @@ fn plan(
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
-    let mut director = Director::open(&options(g))?;
+    let mut director = Director::open(g)?;
     let want = desired(&config, &Overlays::default());
     let planned = director.plan(target(&config, &want), &Scope::All)?;
     print_plan(&planned.plan, format);
@@ -172,10 +166,10 @@ fn plan(
     Ok(if detailed && !planned.plan.is_empty() { 2 } else { 0 })
 }
 
-fn apply(g: &Global, file: &Path, format: Format) -> anyhow::Result<i32> {
+fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
-    let mut director = Director::open(&options(g))?;
+    let mut director = Director::open(g)?;
     let want = desired(&config, &Overlays::default());
     let applied = director
         .apply(target(&config, &want), &Scope::All)
@@ -184,10 +178,10 @@ fn apply(g: &Global, file: &Path, format: Format) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-fn apply_saved(g: &Global, path: &Path, format: Format) -> anyhow::Result<i32> {
+fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {
     let saved = planfile::read(path)?;
     let config = load(&saved.file, &saved.file_text)?;
-    let mut director = Director::open(&options(g))?;
+    let mut director = Director::open(g)?;
     let want = desired(&config, &Overlays::default());
     let planned = director.plan(target(&config, &want), &Scope::All)?;
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
@@ -235,8 +229,8 @@ fn report_applied(plan: &Plan, writes: usize, format: Format) {
     tracing::debug!(ms = start.elapsed().as_millis() as u64, "reported");
 }
 
-fn export(g: &Global) -> anyhow::Result<i32> {
-    let mut director = Director::open(&options(g))?;
+fn export(g: &Options) -> anyhow::Result<i32> {
+    let mut director = Director::open(g)?;
     let state = director.observe_ipvs()?;
     print!("{}", model::export(&state));
     Ok(0)

@@ -1,15 +1,18 @@
-//! The command line: argument parsing and the commands, over the library. Errors are printed
+//! The command line, in two stages: raw arguments (clap, `args`) resolved into what the commands
+//! use (`resolve`), then the commands, over the library. Errors are printed
 //! here, once: the first sentence says what went wrong, the causes follow.
 
 mod args;
 mod commands;
 mod planfile;
+mod resolve;
 
 use std::io::IsTerminal;
 
 use clap::Parser;
 
 pub use args::{Cli, Command, Format, Global, LogFormat};
+pub use resolve::{Logging, Resolved};
 
 /// Run the command line; returns the process exit status.
 pub fn main() -> i32 {
@@ -24,43 +27,15 @@ pub fn main() -> i32 {
             };
         }
     };
-    match &cli.command {
-        // A daemon logs what it does at info by default; the other commands only warn.
-        Command::Watch { .. } => {
-            let format = match cli.global.log_format {
-                LogFormat::Text => crate::watch::LogFormat::Text,
-                LogFormat::Json => crate::watch::LogFormat::Json,
-            };
-            let verbosity =
-                i8::try_from(cli.global.verbose).unwrap_or(i8::MAX) - i8::try_from(cli.global.quiet).unwrap_or(i8::MAX);
-            crate::watch::init_logging(format, verbosity);
-        }
-        _ => init_logging(&cli.global),
-    }
-    match commands::run(cli) {
+    let resolved = Resolved::new(cli);
+    resolved.logging.init();
+    match commands::run(resolved) {
         Ok(code) => code,
         Err(e) => {
             report(&e);
             1
         }
     }
-}
-
-fn init_logging(g: &Global) {
-    let level = match (g.verbose, g.quiet) {
-        (_, q) if q > 0 => "error",
-        (0, _) => "warn",
-        (1, _) => "info",
-        (2, _) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LVSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lvsync={level}")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match g.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_ansi(color_for(&std::io::stderr())).without_time().try_init(),
-    };
 }
 
 /// Colour only on a terminal, and never when NO_COLOR is set to anything non-empty.
