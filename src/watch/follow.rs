@@ -176,7 +176,10 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn read(path: &Path) -> io::Result<Snapshot> {
         // Only a regular file of bounded size: a FIFO put in its place must not block the loop.
-        let text = crate::model::read_file(path).map_err(io::Error::other)?;
+        let text = crate::model::read_file(path).map_err(|e| match e {
+            crate::model::ReadError::Io { source, .. } => source,
+            other => io::Error::other(other),
+        })?;
         Ok(Snapshot { hash: hash(&text), text })
     }
 
