@@ -109,6 +109,25 @@ fn every_command_refuses_a_fifo_and_exits() {
     }
 }
 
+/// A running `watch` whose file is replaced by a FIFO: its re-read fails at once (the loop goes
+/// on, and hears SIGTERM), it does not wait for a writer.
+#[test]
+fn watch_rereads_a_file_replaced_by_a_fifo_without_blocking() {
+    use lvsync::watch::follow::{Check, Detector};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("director.yaml");
+    std::fs::write(&file, "version: 1\nservices: []\n").unwrap();
+    let mut detector = Detector::default();
+    assert!(matches!(detector.check(&file), Check::Changed(_)));
+    std::fs::remove_file(&file).unwrap();
+    mkfifo(&file);
+    let check = within(Duration::from_secs(5), move || match detector.check(&file) {
+        Check::Unreadable(e) => e.to_string(),
+        _ => String::from("read"),
+    });
+    assert!(check.contains("FIFO") && check.contains("not a regular file"), "{check}");
+}
+
 // ---------------------------------------------------------------- size and encoding
 
 #[test]
