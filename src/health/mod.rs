@@ -3,4 +3,7 @@
 //! that run on their own thread. What is not here: applying overrides to the kernel (the
 //! desired-state overlay does that).
 
+pub mod drain;
+pub mod pool;
 pub mod spec;
+pub mod verdict;
