@@ -103,7 +103,7 @@ pub fn service_overlay(
             Some(t) => format!("fallback: no real server of {name} is healthy since {}", clock(t)),
             None => format!("fallback: no real server of {name} takes traffic"),
         };
-        out.overrides.insert(*key, Override { action: Action::Add(real.clone()), reason });
+        out.overrides.insert(*key, Override { action: Action::Add(*real), reason });
     }
     out
 }
