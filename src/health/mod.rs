@@ -5,5 +5,8 @@
 
 pub mod drain;
 pub mod pool;
+pub mod probe;
+pub mod runner;
+pub mod schedule;
 pub mod spec;
 pub mod verdict;
