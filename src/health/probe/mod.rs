@@ -82,6 +82,10 @@ impl Prober {
 
     /// One probe, bounded by the target's timeout.
     pub async fn run(&self, target: &Target) -> Result<(), ProbeError> {
+        if let Kind::Exec(e) = &target.kind {
+            // Its own timeout: the program is killed and reaped, not only dropped.
+            return exec::run(e, target.address, target.port, target.timeout).await;
+        }
         match tokio::time::timeout(target.timeout, self.unbounded(target)).await {
             Ok(result) => result,
             Err(_) => Err(ProbeError::Timeout(target.timeout)),
@@ -99,7 +103,7 @@ impl Prober {
             }
             Kind::Udp(u) => udp::exchange(addr, u).await,
             Kind::Dns(d) => dns::query(addr, d).await,
-            Kind::Exec(e) => exec::run(e, target.address, target.port).await,
+            Kind::Exec(e) => exec::run(e, target.address, target.port, target.timeout).await,
         }
     }
 }
