@@ -196,11 +196,7 @@ fn udp_passes_on_the_expected_reply_only() {
         assert_eq!(probe(&udp("hello", None)), Ok(()), "without expect any reply passes");
         assert_eq!(probe(&udp("hello", Some("pong"))), Err("timed out after 0.7 s".into()));
         let closed = probe(&target("10.0.0.2", 9001, Kind::Udp(Udp { send: b"ping".to_vec(), expect: None })));
-        assert_eq!(
-            closed,
-            Err("receive: Connection refused (os error 111)".into()),
-            "ICMP port unreachable fails at once"
-        );
+        assert_eq!(closed, Err("port unreachable".into()), "ICMP port unreachable fails at once");
     });
 }
 

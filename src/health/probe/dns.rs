@@ -25,7 +25,7 @@ pub async fn query(addr: SocketAddr, d: &Dns) -> Result<(), ProbeError> {
     socket.send(&bytes).await.map_err(|source| ProbeError::Io { what: "send", source })?;
     let mut buf = vec![0u8; 65_536];
     loop {
-        let n = socket.recv(&mut buf).await.map_err(|source| ProbeError::Io { what: "receive", source })?;
+        let n = socket.recv(&mut buf).await.map_err(super::receive_error)?;
         let Ok(reply) = Message::from_vec(&buf[..n]) else { continue };
         if reply.metadata.id != id {
             continue;

@@ -41,6 +41,9 @@ pub enum ProbeError {
         #[source]
         source: io::Error,
     },
+    /// ICMP port unreachable for a datagram: nothing listens there.
+    #[error("port unreachable")]
+    PortUnreachable,
     #[error("reply lacks `{0}`")]
     Reply(String),
     #[error("dns: {0}")]
@@ -53,6 +56,14 @@ pub enum ProbeError {
     },
     #[error("`{program}` exited with {status}")]
     Exit { program: String, status: String },
+}
+
+/// A receive error of a connected UDP socket.
+pub(super) fn receive_error(source: io::Error) -> ProbeError {
+    if source.kind() == io::ErrorKind::ConnectionRefused {
+        return ProbeError::PortUnreachable;
+    }
+    ProbeError::Io { what: "receive", source }
 }
 
 fn connect_text(e: &io::Error) -> String {

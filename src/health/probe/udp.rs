@@ -15,7 +15,7 @@ pub async fn exchange(addr: SocketAddr, u: &Udp) -> Result<(), ProbeError> {
     // Replies that lack `expect` are read past until the timeout: a stray datagram does not
     // decide the probe.
     loop {
-        let n = socket.recv(&mut buf).await.map_err(|source| ProbeError::Io { what: "receive", source })?;
+        let n = socket.recv(&mut buf).await.map_err(super::receive_error)?;
         match &u.expect {
             None => return Ok(()),
             Some(want) if contains(&buf[..n], want) => return Ok(()),
