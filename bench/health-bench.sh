@@ -70,6 +70,9 @@ window=$3
 bench="$repo/target/release/lvsync-health-bench"
 ip link set lo up
 ip route add local 10.0.0.0/8 dev lo
+# A kernel's init starts with 1,024 descriptors; a director probing 16,000 real servers (and
+# the responder answering them) needs more, as keepalived's unit and lvsync's would give.
+ulimit -n 1048576
 # Many short connections a second: let the responder's accept queue and ports keep up.
 sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_tw_reuse=1 || true
 "$bench" serve 0.0.0.0:8080 &

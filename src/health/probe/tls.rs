@@ -3,7 +3,7 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
@@ -17,26 +17,36 @@ use super::ProbeError;
 use crate::health::spec::Tls;
 
 pub struct Configs {
-    verified: TlsConnector,
+    provider: Arc<CryptoProvider>,
+    /// Built on the first verified check: reading the system's roots takes long on a slow
+    /// machine (half a minute under User-Mode Linux), and most directors never need them.
+    verified: OnceLock<TlsConnector>,
     any: TlsConnector,
+}
+
+fn builder(
+    p: &Arc<CryptoProvider>,
+) -> Result<rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>, rustls::Error> {
+    ClientConfig::builder_with_provider(p.clone()).with_safe_default_protocol_versions()
+}
+
+fn verified(provider: &Arc<CryptoProvider>) -> TlsConnector {
+    let mut roots = RootCertStore::empty();
+    // Certificates the system cannot parse are skipped: a check of a real server signed by
+    // one of them fails with "unknown issuer", which says what to look at.
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    let config = match builder(provider) {
+        Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+        // The ring provider supports the default versions; this arm is never taken.
+        Err(_) => ClientConfig::builder().with_root_certificates(RootCertStore::empty()).with_no_client_auth(),
+    };
+    TlsConnector::from(Arc::new(config))
 }
 
 impl Configs {
     pub fn new() -> Configs {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = RootCertStore::empty();
-        // Certificates the system cannot parse are skipped: a check of a real server signed by
-        // one of them fails with "unknown issuer", which says what to look at.
-        let native = rustls_native_certs::load_native_certs();
-        roots.add_parsable_certificates(native.certs);
-        let builder = |p: &Arc<CryptoProvider>| {
-            ClientConfig::builder_with_provider(p.clone()).with_safe_default_protocol_versions()
-        };
-        let verified = match builder(&provider) {
-            Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
-            // The ring provider supports the default versions; this arm is never taken.
-            Err(_) => ClientConfig::builder().with_root_certificates(RootCertStore::empty()).with_no_client_auth(),
-        };
         let any_verifier = Arc::new(AcceptAny(provider.signature_verification_algorithms));
         let any = match builder(&provider) {
             Ok(b) => b.dangerous().with_custom_certificate_verifier(any_verifier).with_no_client_auth(),
@@ -44,7 +54,7 @@ impl Configs {
                 ClientConfig::builder().dangerous().with_custom_certificate_verifier(any_verifier).with_no_client_auth()
             }
         };
-        Configs { verified: TlsConnector::from(Arc::new(verified)), any: TlsConnector::from(Arc::new(any)) }
+        Configs { provider, verified: OnceLock::new(), any: TlsConnector::from(Arc::new(any)) }
     }
 
     pub async fn connect(&self, tcp: TcpStream, address: IpAddr, t: &Tls) -> Result<TlsStream<TcpStream>, ProbeError> {
@@ -53,7 +63,7 @@ impl Configs {
                 .map_err(|e| ProbeError::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))?,
             None => ServerName::IpAddress(address.into()),
         };
-        let connector = if t.verify { &self.verified } else { &self.any };
+        let connector = if t.verify { self.verified.get_or_init(|| verified(&self.provider)) } else { &self.any };
         connector.connect(name, tcp).await.map_err(ProbeError::Tls)
     }
 }
