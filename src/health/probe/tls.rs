@@ -18,8 +18,8 @@ use crate::health::spec::Tls;
 
 pub struct Configs {
     provider: Arc<CryptoProvider>,
-    /// Built on the first verified check: reading the system's roots takes long on a slow
-    /// machine (half a minute under User-Mode Linux), and most directors never need them.
+    /// Built on the first verified check: reading and parsing the system's roots is slow on a
+    /// slow machine, and most directors never need them.
     verified: OnceLock<TlsConnector>,
     any: TlsConnector,
 }
