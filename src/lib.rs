@@ -12,6 +12,7 @@ pub mod director;
 pub mod error_chain;
 pub mod exec;
 pub mod firewall;
+pub mod health;
 pub mod inventory;
 pub mod ipvs;
 pub mod lab;
