@@ -301,26 +301,31 @@ impl Backend for Firewall {
         self.optional = desired.chains.is_empty() && made.firewall.as_ref().is_none_or(BTreeSet::is_empty);
     }
 
-    /// Carries out the `ReplaceChain` changes, one restore run per family that has any.
+    /// Carries out the `ReplaceChain` changes, one restore run per family that has any. A
+    /// failure names the changes of the families already written as made.
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
         let mut done = Executed::default();
+        let mut made = Vec::new();
         for family in [Family::Ipv4, Family::Ipv6] {
-            let mine: Vec<(ChainId, Option<&Chain>)> = changes
+            let (indices, mine): (Vec<usize>, Vec<(ChainId, Option<&Chain>)>) = changes
                 .iter()
-                .filter_map(|c| match c {
+                .enumerate()
+                .filter_map(|(i, c)| match c {
                     Change::Firewall(ChainChange { id, after, .. }) if id.family == family => {
-                        Some((*id, after.as_ref()))
+                        Some((i, (*id, after.as_ref())))
                     }
                     _ => None,
                 })
-                .collect();
+                .unzip();
             if mine.is_empty() {
                 continue;
             }
-            if self.replace(family, &mine)? {
-                done.writes += 1;
+            match self.replace(family, &mine) {
+                Ok(wrote) => done.writes += usize::from(wrote),
+                Err(err) => return Err(backend::Error::from(err).with_made(made)),
             }
             done.changes += mine.len();
+            made.extend(indices);
         }
         Ok(done)
     }
@@ -365,7 +370,10 @@ mod tests {
 
     fn with_chain(family: Family) -> State {
         let mut s = State::default();
-        s.chains.insert(ChainId { family, hook: Hook::Input }, Chain { rules: vec!["-j DROP".into()], jump: true });
+        s.chains.insert(
+            ChainId { family, hook: Hook::Input },
+            Chain { rules: vec!["-j DROP".into()], jump: true, ..Default::default() },
+        );
         s
     }
 
@@ -465,8 +473,11 @@ mod tests {
     fn a_rule_that_could_inject_into_the_restore_file_is_refused_before_running_anything() {
         let id = ChainId { family: Family::Ipv4, hook: crate::state::Hook::Input };
         let rule = "-j ACCEPT\n-A INPUT -j DROP".to_string();
-        let change =
-            Change::Firewall(ChainChange { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) });
+        let change = Change::Firewall(ChainChange {
+            id,
+            before: None,
+            after: Some(Chain { rules: vec![rule], jump: true, ..Default::default() }),
+        });
         // The command does not exist: reaching it would be a different error.
         let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
         assert!(matches!(err.downcast_ref::<Error>(), Some(Error::UnsafeRule { .. })), "{err:?}");
@@ -487,7 +498,7 @@ mod without_iptables {
         fw.observe(&mut state).unwrap();
         assert!(state.chains.is_empty());
         let id = ChainId::all()[0];
-        let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true };
+        let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true, ..Default::default() };
         let err = fw.execute(&[Change::Firewall(ChainChange { id, before: None, after: Some(chain) })]).unwrap_err();
         let text = error_chain(&err);
         assert!(text.contains("install the Debian package `iptables`"), "{text}");
