@@ -239,6 +239,8 @@ fn export(g: &Options) -> anyhow::Result<i32> {
     let mut director = Director::open_read_only(g)?;
     let state = director.observe_ipvs()?;
     let mut out = Out::new();
-    out.text(&model::export(&state));
+    // Only what `validate` accepts, or exit 1 naming what the format cannot express.
+    let text = model::export_valid(&state)?;
+    out.text(&text);
     Ok(out.finish(0, Done::ReadOnly))
 }

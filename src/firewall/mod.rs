@@ -263,7 +263,9 @@ impl Backend for Firewall {
         for family in self.families.clone() {
             let table = match self.read(family) {
                 Ok(table) => table,
-                Err(Error::Read { source: exec::Error::NotFound { command, .. }, .. }) => {
+                Err(Error::Read { source: exec::Error::NotFound { command, .. }, .. })
+                    if family == Family::Ipv4 || self.optional =>
+                {
                     tracing::debug!(%command, "iptables is not installed; no firewall chains to observe");
                     return Ok(());
                 }

@@ -6,6 +6,7 @@ mod check;
 mod config;
 mod diag;
 mod export;
+mod export_check;
 mod firewall;
 mod parse_error;
 mod positions;
@@ -19,6 +20,7 @@ use std::collections::BTreeMap;
 pub use config::{Config, FirewallAction, Intent, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
 pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export_check::{Inexpressible, export_valid};
 pub use schema::schema_json;
 
 use crate::state::{Ownership, Timeouts};
