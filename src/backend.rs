@@ -152,3 +152,59 @@ impl System {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ChainChange, IpvsChange};
+    use crate::state::{ChainId, Timeouts};
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Refused;
+
+    impl DomainError for Refused {
+        const DOMAIN: Domain = Domain::Firewall;
+    }
+
+    /// Makes every change it is given but refuses the `fail_at`-th of its own (0-based).
+    struct Counting {
+        domain: Domain,
+        fail_at: Option<usize>,
+    }
+
+    impl Backend for Counting {
+        fn domain(&self) -> Domain {
+            self.domain
+        }
+
+        fn observe_scope(&mut self, _: &Scope, _: &mut State) -> Result<(), Error> {
+            Ok(())
+        }
+
+        fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error> {
+            match self.fail_at {
+                Some(n) if n < changes.len() => Err(Error::from(Refused).with_made((0..n).collect())),
+                _ => Ok(Executed { changes: changes.len(), writes: changes.len() }),
+            }
+        }
+    }
+
+    /// The indices a backend reports are its own run's; the seam makes them the plan's, with
+    /// every earlier run counted as made.
+    #[test]
+    fn a_failure_names_made_changes_by_their_place_in_the_plan() {
+        let ipvs = Change::Ipvs(IpvsChange::SetTimeouts { before: Timeouts::default(), after: Timeouts::default() });
+        let chain = |i: usize| Change::Firewall(ChainChange { id: ChainId::all()[i], before: None, after: None });
+        let plan = [ipvs.clone(), ipvs, chain(0), chain(1), chain(2)];
+        let mut system = System {
+            backends: vec![
+                Box::new(Counting { domain: Domain::Ipvs, fail_at: None }),
+                Box::new(Counting { domain: Domain::Firewall, fail_at: Some(2) }),
+            ],
+        };
+        let err = system.execute(&plan).unwrap_err();
+        assert_eq!(err.made(), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(err.to_string(), "refused");
+    }
+}
