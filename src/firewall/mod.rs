@@ -171,11 +171,6 @@ impl Firewall {
         })
     }
 
-    /// The variant in use (detected now if `auto` has not decided yet).
-    pub fn iptables(&self) -> &str {
-        &self.variant().iptables
-    }
-
     fn tools(&self, family: Family) -> Result<&Tools, Error> {
         let variant = self.variant();
         let tools = variant.tools.as_ref().ok_or_else(|| Error::BadCommand(variant.iptables.clone()))?;
