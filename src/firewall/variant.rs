@@ -118,6 +118,18 @@ mod tests {
     }
 
     #[test]
+    fn legacy_tables_are_read_only_when_the_kernel_lists_some() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dev")).unwrap();
+        assert!(legacy_tables_absent(dir.path(), "ip_tables_names"), "module not loaded");
+        std::fs::write(dir.path().join("ip_tables_names"), "").unwrap();
+        assert!(legacy_tables_absent(dir.path(), "ip_tables_names"));
+        std::fs::write(dir.path().join("ip_tables_names"), "nat\n").unwrap();
+        assert!(!legacy_tables_absent(dir.path(), "ip_tables_names"));
+        assert!(!legacy_tables_absent(&dir.path().join("no-proc"), "ip_tables_names"), "unknown: read");
+    }
+
+    #[test]
     fn legacy_when_nf_tables_is_unusable() {
         let (v, why) = choose(Holdings::default(), &Nft::Unusable("Protocol not supported".into()));
         assert_eq!(v, "iptables-legacy");
