@@ -8,7 +8,7 @@ mod ipvs;
 mod overlay;
 mod scope;
 
-pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent};
+pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
 pub use inventory::Inventory;
 pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
