@@ -4,11 +4,11 @@
 //! naming each, and print no file; a table it can express still exports a file `validate` takes.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::process::Command;
 
 use ipvs_support::*;
-use lvsync::lab::kernel;
 
 fn lvsync(state: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_lvsync")).args(["--state-dir", state]).args(args).output().unwrap();
@@ -19,7 +19,7 @@ fn lvsync(state: &str, args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn export_refuses_what_the_format_cannot_express() {
-    kernel::test_in_kernel("export_refuses_what_the_format_cannot_express", scratch(), || {
+    uml_support::test_in_kernel("export_refuses_what_the_format_cannot_express", scratch(), || {
         director_network();
         let dir = scratch().join(format!("export-local-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

@@ -4,13 +4,13 @@
 //! unusable, and a failed apply names the changes it made and those it did not.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ipvs_support::*;
-use lvsync::lab::kernel;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 
@@ -192,7 +192,7 @@ fn a_failed_apply_names_what_was_made_and_what_was_not() {
 
 #[test]
 fn iptables_auto_and_apply_failures_in_user_mode_linux() {
-    kernel::test_in_kernel("iptables_auto_and_apply_failures_in_user_mode_linux", scratch(), || {
+    uml_support::test_in_kernel("iptables_auto_and_apply_failures_in_user_mode_linux", scratch(), || {
         director_network();
         auto_picks_legacy_without_nf_tables();
         broken_iptables_does_not_stop_a_file_without_intents();
