@@ -9,10 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, error, info, warn};
 
 use super::backoff::Backoff;
-use super::follow::{Check, Detector, Snapshot};
+use super::follow::{Check, Detector};
 use super::metrics::Metrics;
 use super::partial;
-use super::touched::touched;
+use super::touched::{touched, touched_one};
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
 use crate::director::{self, Director};
@@ -41,6 +41,20 @@ impl Reconciler for Director {
     type Error = director::Error;
 
     fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
+        // An edit of a few services needs the desired state of those alone: building all of it
+        // costs as much as the file is large (tens of milliseconds at 20,000 services).
+        let narrowed;
+        let config = match scope {
+            Scope::All => config,
+            Scope::Services(keys) => {
+                narrowed = Config {
+                    services: config.services.iter().filter(|s| keys.contains(&s.key)).cloned().collect(),
+                    firewall: config.firewall.clone(),
+                    ..*config
+                };
+                &narrowed
+            }
+        };
         let desired = crate::desired::desired(config, &crate::state::Overlays::default());
         let applied = self.apply(director::Target { desired: &desired, ownership: config.ownership }, scope)?;
         Ok((applied.plan, applied.executed))
@@ -60,11 +74,13 @@ enum FileState {
     Unreadable,
 }
 
+/// Shared, never copied: at 20,000 services a copy of the config or the text costs more than
+/// the whole edit may take.
 #[derive(Clone)]
 struct Good {
-    config: Config,
+    config: Arc<Config>,
     hash: String,
-    text: String,
+    text: Arc<String>,
 }
 
 /// Why the first read failed: `watch` then exits 1 instead of running without a good file.
@@ -84,7 +100,7 @@ pub struct Engine<R: Reconciler> {
     /// The last file that parsed and validated: what is being enforced.
     last_good: Option<Good>,
     /// The config the kernel was last brought to without error.
-    applied: Option<Config>,
+    applied: Option<Arc<Config>>,
     backoff: Backoff,
     retry_at: Option<Instant>,
     resync_every: Duration,
@@ -130,9 +146,9 @@ impl<R: Reconciler> Engine<R> {
             Check::Changed(snap) | Check::Same(snap) => snap,
             Check::Unreadable(err) => return Err(StartError::Unreadable(err.to_string())),
         };
-        let config = (self.parse)(&snap.text).map_err(StartError::Invalid)?;
+        let config = Arc::new((self.parse)(&snap.text).map_err(StartError::Invalid)?);
         info!(trigger = Trigger::Start.as_str(), %file, hash = %snap.hash_text(), "enforcing file");
-        self.accept(config.clone(), &snap);
+        self.accept(config.clone(), snap.hash_text(), Arc::new(snap.text));
         self.reconcile(Trigger::Start, &config, Scope::All);
         Ok(())
     }
@@ -162,18 +178,25 @@ impl<R: Reconciler> Engine<R> {
             }
             Check::Changed(snap) | Check::Same(snap) => snap,
         };
+        let hash = snap.hash_text();
+        let text = Arc::new(snap.text);
         let parsing = Instant::now();
         let previous = self.last_good.clone();
         // An edit inside one service entry is applied from that entry alone, then checked
         // against the whole file below; SIGHUP always reads the whole file.
         let quick = match &previous {
-            Some(good) if !force => partial::reparse(&good.text, &good.config, &snap.text, &*self.parse),
+            Some(good) if !force => partial::reparse(&good.text, &good.config, &text, &*self.parse),
             _ => None,
         };
         let quick_used = quick.is_some();
+        // Which service a quick read changed: then nothing else needs comparing.
+        let mut quick_index = None;
         let parsed = match quick {
-            Some(config) => Ok(config),
-            None => (self.parse)(&snap.text),
+            Some((config, index)) => {
+                quick_index = Some(index);
+                Ok(config)
+            }
+            None => (self.parse)(&text),
         };
         let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
         let config = match parsed {
@@ -183,22 +206,27 @@ impl<R: Reconciler> Engine<R> {
                 self.metrics.file_valid(false);
                 self.metrics.reconciled(trigger, Outcome::InvalidFile);
                 error!(
-                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    trigger = trigger.as_str(), %file, %hash, error = %diagnostics,
                     enforcing = %self.enforcing(),
                     "file is invalid, nothing changed; still enforcing the last good file"
                 );
                 return;
             }
         };
-        self.accept(config.clone(), &snap);
+        let config = Arc::new(config);
+        self.accept(config.clone(), hash.clone(), text.clone());
+        let from_applied = previous.as_ref().zip(self.applied.as_ref()).is_some_and(|(p, a)| Arc::ptr_eq(&p.config, a));
         let scope = match &self.applied {
             _ if force || self.retry_at.is_some() => Scope::All,
             None => Scope::All,
             Some(applied) => {
-                let t = touched(applied, &config);
+                let t = match quick_index {
+                    Some(i) if from_applied => touched_one(applied, &config, i),
+                    _ => touched(applied, &config),
+                };
                 if t.is_empty() {
                     info!(
-                        trigger = trigger.as_str(), %file, hash = %snap.hash_text(),
+                        trigger = trigger.as_str(), %file, %hash,
                         "file changed, but nothing it describes did; nothing to apply"
                     );
                     self.metrics.reconciled(trigger, Outcome::Success);
@@ -209,27 +237,35 @@ impl<R: Reconciler> Engine<R> {
             }
         };
         info!(
-            trigger = trigger.as_str(), %file, hash = %snap.hash_text(), scope = %describe(&scope), read_ms,
-            parse_ms, quick = quick_used, "file changed"
+            trigger = trigger.as_str(), %file, %hash, scope = %describe(&scope), read_ms, parse_ms,
+            quick = quick_used, "file changed"
         );
         self.reconcile(trigger, &config, scope);
         if quick_used {
-            self.check_whole(trigger, &snap, &config, previous);
+            self.check_whole(trigger, &hash, &text, &config, previous);
         }
     }
 
     /// After a quick apply from one entry: parse the whole file. It should agree; if it does not
     /// (or finds the file invalid), the whole file's verdict is what is enforced.
-    fn check_whole(&mut self, trigger: Trigger, snap: &Snapshot, quick: &Config, previous: Option<Good>) {
+    fn check_whole(
+        &mut self,
+        trigger: Trigger,
+        hash: &str,
+        text: &Arc<String>,
+        quick: &Config,
+        previous: Option<Good>,
+    ) {
         let file = self.file.display().to_string();
-        match (self.parse)(&snap.text) {
+        match (self.parse)(text) {
             Ok(whole) if &whole == quick => debug!(trigger = trigger.as_str(), %file, "whole file checked"),
             Ok(whole) => {
                 warn!(
                     trigger = trigger.as_str(), %file,
                     "the whole file differs from the quick read of one entry; applying the whole file"
                 );
-                self.accept(whole.clone(), snap);
+                let whole = Arc::new(whole);
+                self.accept(whole.clone(), hash.to_string(), text.clone());
                 self.reconcile(trigger, &whole, Scope::All);
             }
             Err(diagnostics) => {
@@ -238,7 +274,7 @@ impl<R: Reconciler> Engine<R> {
                 self.metrics.reconciled(trigger, Outcome::InvalidFile);
                 self.last_good = previous;
                 error!(
-                    trigger = trigger.as_str(), %file, hash = %snap.hash_text(), error = %diagnostics,
+                    trigger = trigger.as_str(), %file, %hash, error = %diagnostics,
                     enforcing = %self.enforcing(),
                     "file is invalid; going back to the last good file"
                 );
@@ -277,12 +313,12 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    fn accept(&mut self, config: Config, snap: &Snapshot) {
+    fn accept(&mut self, config: Arc<Config>, hash: String, text: Arc<String>) {
         if self.file_state != FileState::Valid {
             self.metrics.file_valid(true);
         }
         self.file_state = FileState::Valid;
-        self.last_good = Some(Good { config, hash: snap.hash_text(), text: snap.text.clone() });
+        self.last_good = Some(Good { config, hash, text });
     }
 
     fn enforcing(&self) -> String {
@@ -292,7 +328,7 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
+    fn reconcile(&mut self, trigger: Trigger, config: &Arc<Config>, scope: Scope) {
         let started = Instant::now();
         if scope == Scope::All {
             self.next_resync = started + self.resync_every;

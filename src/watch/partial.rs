@@ -11,14 +11,14 @@ use std::ops::Range;
 
 use crate::model::{Config, ServiceSpec};
 
-/// The config of `new_text`, from `old` (the config of `old_text`) with one service re-parsed;
-/// `None` when the edit is not provably confined to one service entry.
+/// The config of `new_text`, from `old` (the config of `old_text`) with one service re-parsed,
+/// and that service's index; `None` when the edit is not provably confined to one entry.
 pub fn reparse(
     old_text: &str,
     old: &Config,
     new_text: &str,
     load: &dyn Fn(&str) -> Result<Config, String>,
-) -> Option<Config> {
+) -> Option<(Config, usize)> {
     let old_lines: Vec<&str> = old_text.split_inclusive('\n').collect();
     let new_lines: Vec<&str> = new_text.split_inclusive('\n').collect();
     let old_items = entries(&old_lines)?;
@@ -43,7 +43,7 @@ pub fn reparse(
     }
     let mut config = old.clone();
     config.services[i] = spec;
-    Some(config)
+    Some((config, i))
 }
 
 /// Entry `old_item` of the old lines became `new_item` of the new ones and nothing else
@@ -153,7 +153,7 @@ firewall:
     }
 
     fn quick(old: &str, new: &str) -> Option<Config> {
-        reparse(old, &load(old).unwrap(), new, &load)
+        reparse(old, &load(old).unwrap(), new, &load).map(|(config, _)| config)
     }
 
     #[test]
