@@ -121,8 +121,10 @@ mod tests {
         assert_eq!(touched_one(&a, &one, 1), touched(&a, &one));
         assert_eq!(touched_one(&a, &one, 1).services, [key("192.0.2.2")].into());
         assert!(touched_one(&a, &a, 0).is_empty());
-        // Not a one-entry replacement: the full comparison decides.
-        assert_eq!(touched_one(&a, &b, 1), touched(&a, &b));
+        // Not a replacement by the same key (an entry added): the full comparison decides.
+        let mut added = a.clone();
+        added.services.push(spec("c", "192.0.2.3", &[1]));
+        assert_eq!(touched_one(&a, &added, 1), touched(&a, &added));
     }
 
     #[test]
