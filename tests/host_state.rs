@@ -176,7 +176,7 @@ fn diff_adds_what_is_missing_and_never_removes_a_foreign_address() {
     let vip = HostAddress::host("lo", ip("192.168.2.110"));
     let foreign = HostAddress::host("lo", ip("10.9.9.9"));
     let loopback = HostAddress { device: "lo".into(), addr: ip("127.0.0.1"), prefix_len: 8 };
-    let desired = state(&[vip.clone()], &[(conf("all", "arp_ignore"), "1")]);
+    let desired = state(std::slice::from_ref(&vip), &[(conf("all", "arp_ignore"), "1")]);
     let observed = state(&[foreign.clone(), loopback], &[(conf("all", "arp_ignore"), "0")]);
     let changes = diff(&desired, &observed, &Owned::default());
     let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
@@ -187,7 +187,7 @@ fn diff_adds_what_is_missing_and_never_removes_a_foreign_address() {
 fn an_owned_address_leaving_the_file_is_removed_and_a_sysctl_restored_to_its_original() {
     let vip = HostAddress::host("lo", ip("192.168.2.110"));
     let key = SysctlKey::ipvs("expire_nodest_conn");
-    let desired = state(&[vip.clone()], &[(key.clone(), "1")]);
+    let desired = state(std::slice::from_ref(&vip), &[(key.clone(), "1")]);
     let mut owned = Owned::default();
     for change in diff(&desired, &state(&[], &[(key.clone(), "0")]), &owned) {
         owned.record(&change, Some("0").filter(|_| matches!(change, HostChange::SetSysctl { .. })));
@@ -195,10 +195,10 @@ fn an_owned_address_leaving_the_file_is_removed_and_a_sysctl_restored_to_its_ori
     assert!(owned.addresses.contains(&vip));
     assert_eq!(owned.sysctls.get(&key).map(String::as_str), Some("0"), "the value before lvsync");
     // Applied: nothing more to do.
-    let applied = state(&[vip.clone()], &[(key.clone(), "1")]);
+    let applied = state(std::slice::from_ref(&vip), &[(key.clone(), "1")]);
     assert!(diff(&desired, &applied, &owned).is_empty());
     // Changed by hand: repaired, and the original is still the one from before lvsync.
-    let by_hand = state(&[vip.clone()], &[(key.clone(), "0")]);
+    let by_hand = state(std::slice::from_ref(&vip), &[(key.clone(), "0")]);
     let repair = diff(&desired, &by_hand, &owned);
     assert_eq!(
         repair.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -222,8 +222,8 @@ fn an_owned_address_leaving_the_file_is_removed_and_a_sysctl_restored_to_its_ori
 #[test]
 fn an_address_that_was_there_before_is_not_claimed_so_never_removed() {
     let vip = HostAddress::host("eth0", ip("192.168.2.110"));
-    let desired = state(&[vip.clone()], &[]);
-    let observed = state(&[vip.clone()], &[]);
+    let desired = state(std::slice::from_ref(&vip), &[]);
+    let observed = state(std::slice::from_ref(&vip), &[]);
     let mut owned = Owned::default();
     for c in diff(&desired, &observed, &owned) {
         owned.record(&c, None);
