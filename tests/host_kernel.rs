@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::host::{HostChange, HostState, HostSystem, Owned, SysctlKey, diff, real_server};
+use lvsync::host::{HostChange, HostState, HostSystem, Owned, SysctlKey, diff, nat_warnings, real_server};
 use lvsync::lab::kernel;
 use lvsync::model::load;
 
@@ -138,6 +138,18 @@ fn a_real_server_is_set_up_repaired_and_cleaned_through_rtnetlink_and_proc_sys()
             let repair = converge(&mut host, &side.desired, &mut owned);
             assert_eq!(repair, ["~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1"]);
             assert_eq!(proc_sys("net.ipv4.conf.all.arp_ignore"), "1");
+
+            // NAT: the route back is checked against the kernel's default routes.
+            let nat = load("version: 1\nservices:\n  - {name: nat, vip: 192.168.2.120, port: 80, forward: nat, real_servers: [{address: 192.168.2.106}]}\n").unwrap();
+            let checks = real_server(&nat, &own).nat;
+            assert_eq!(checks.len(), 1);
+            let warnings = nat_warnings(&checks, &host.default_routes().unwrap());
+            assert!(warnings.len() == 1 && warnings[0].contains("no default route"), "{warnings:?}");
+            sh("ip route add default dev eth1");
+            let warnings = nat_warnings(&checks, &host.default_routes().unwrap());
+            assert!(warnings.len() == 1 && warnings[0].contains("straight out of `eth1`"), "{warnings:?}");
+            sh("ip route replace default via 192.168.2.1 dev eth1");
+            assert_eq!(nat_warnings(&checks, &host.default_routes().unwrap()), Vec::<String>::new());
 
             // The file no longer has these services.
             let empty = real_server(&load("version: 1\nservices: []\n").unwrap(), &own);

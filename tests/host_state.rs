@@ -284,3 +284,22 @@ fn a_vlan_device_sysctl_is_shown_the_way_sysctl_shows_it() {
     assert_eq!(key.path(), "net/ipv4/conf/eth0.100/rp_filter");
     assert_eq!(key.to_string(), "net.ipv4.conf.eth0/100.rp_filter");
 }
+
+#[test]
+fn a_nat_real_server_without_a_gateway_back_is_warned_about() {
+    use lvsync::host::{RouteBack, nat_warnings};
+    let checks = [NatCheck { service: "nat".into(), address: ip("10.0.0.2") }];
+    let none = nat_warnings(&checks, &[]);
+    assert_eq!(none.len(), 1);
+    assert!(
+        none[0].contains("real server 10.0.0.2 of service `nat`") && none[0].contains("no default route"),
+        "{none:?}"
+    );
+    let v6_only = [RouteBack { family: Family::Ipv6, gateway: Some(ip("2001:db8::1")), device: None }];
+    assert_eq!(nat_warnings(&checks, &v6_only).len(), 1, "an IPv6 route does not carry IPv4 replies");
+    let direct = [RouteBack { family: Family::Ipv4, gateway: None, device: Some("eth0".into()) }];
+    let w = nat_warnings(&checks, &direct);
+    assert!(w[0].contains("straight out of `eth0`"), "{w:?}");
+    let via = [RouteBack { family: Family::Ipv4, gateway: Some(ip("10.0.0.1")), device: Some("eth0".into()) }];
+    assert!(nat_warnings(&checks, &via).is_empty());
+}

@@ -133,3 +133,36 @@ pub fn tunnel_device(kind: TunnelType, outer: Family, inner: Family) -> TunnelDe
         (_, Family::Ipv4, Family::Ipv4) => TunnelDevice::Tunl0,
     }
 }
+
+/// The way back from a real server to its clients: a default route, with its gateway and
+/// device, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteBack {
+    pub family: Family,
+    pub gateway: Option<IpAddr>,
+    pub device: Option<String>,
+}
+
+/// Warnings for NAT real servers whose replies cannot go back through the director: no
+/// default route of their family, or one that is not through a gateway. (Which gateway is the
+/// director the file cannot say.)
+pub fn nat_warnings(checks: &[NatCheck], routes: &[RouteBack]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in checks {
+        let family = Family::of(&c.address);
+        let route = routes.iter().find(|r| r.family == family);
+        let why = match route {
+            None => "has no default route".to_string(),
+            Some(RouteBack { gateway: None, device, .. }) => format!(
+                "has a default route straight out of `{}`, not through a gateway",
+                device.as_deref().unwrap_or("?")
+            ),
+            Some(_) => continue,
+        };
+        out.push(format!(
+            "real server {} of service `{}` forwards by nat but {why}: its replies to clients must be routed back through the director (a default route via the director's address)",
+            c.address, c.service
+        ));
+    }
+    out
+}

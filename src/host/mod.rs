@@ -16,7 +16,7 @@ pub mod state;
 pub mod sysctl;
 pub mod system;
 
-pub use desired::{NatCheck, OwnAddress, RealServerSide, director, real_server};
+pub use desired::{NatCheck, OwnAddress, RealServerSide, RouteBack, director, nat_warnings, real_server};
 pub use diff::{HostChange, HostPhase, Owned, diff};
 pub use state::{FouPort, HostAddress, HostState, SysctlKey, TunnelDevice};
 pub use system::{Error, HostSystem};

@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use super::desired::OwnAddress;
+use super::desired::{OwnAddress, RouteBack};
 use super::diff::HostChange;
 use super::fou::FouClient;
 use super::rtnl::Client;
 use super::state::{HostAddress, HostState, SysctlKey, TunnelDevice};
 use super::sysctl::Sysctls;
+use crate::state::Family;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -123,6 +124,20 @@ impl HostSystem {
             .collect();
         out.sort();
         Ok(out)
+    }
+
+    /// The main table's default routes, for the NAT check.
+    pub fn default_routes(&mut self) -> Result<Vec<RouteBack>, Error> {
+        let names = self.link_names()?;
+        let routes = self.rtnl.default_routes().map_err(netlink("listing routes"))?;
+        Ok(routes
+            .into_iter()
+            .map(|r| RouteBack {
+                family: if r.ipv6 { Family::Ipv6 } else { Family::Ipv4 },
+                gateway: r.gateway,
+                device: r.oif.and_then(|i| names.get(&i)).map(|(n, _)| n.clone()),
+            })
+            .collect())
     }
 
     /// Execute one change. For `SetSysctl`, returns the value the sysctl had just before (for

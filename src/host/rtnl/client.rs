@@ -39,6 +39,11 @@ impl Client {
         Ok(self.ask(message::dump_addresses(), true, 0)?.iter().filter_map(message::address_of).collect())
     }
 
+    /// The main table's default routes, both families.
+    pub fn default_routes(&mut self) -> io::Result<Vec<message::DefaultRoute>> {
+        Ok(self.ask(message::dump_routes(), true, 0)?.iter().filter_map(message::default_route_of).collect())
+    }
+
     pub fn add_address(&mut self, index: u32, addr: std::net::IpAddr, prefix_len: u8) -> io::Result<()> {
         self.ask(message::add_address(index, addr, prefix_len), false, NLM_F_CREATE | NLM_F_EXCL).map(drop)
     }

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 /// A link as lvsync needs it.
@@ -127,4 +128,45 @@ pub fn address_of(msg: &RouteNetlinkMessage) -> Option<Address> {
         _ => None,
     });
     Some(Address { index: m.header.index, addr: local.or(address)?, prefix_len: m.header.prefix_len })
+}
+
+/// A default route of the main table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultRoute {
+    pub ipv6: bool,
+    pub gateway: Option<IpAddr>,
+    pub oif: Option<u32>,
+}
+
+pub fn dump_routes() -> RouteNetlinkMessage {
+    RouteNetlinkMessage::GetRoute(RouteMessage::default())
+}
+
+/// The default route a dumped route is; `None` for any other route or message.
+pub fn default_route_of(msg: &RouteNetlinkMessage) -> Option<DefaultRoute> {
+    let RouteNetlinkMessage::NewRoute(m) = msg else { return None };
+    let table = m
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Table(t) => Some(*t),
+            _ => None,
+        })
+        .unwrap_or(u32::from(m.header.table));
+    if table != u32::from(RouteHeader::RT_TABLE_MAIN)
+        || m.header.destination_prefix_length != 0
+        || m.header.kind != RouteType::Unicast
+    {
+        return None;
+    }
+    let mut route = DefaultRoute { ipv6: m.header.address_family == AddressFamily::Inet6, gateway: None, oif: None };
+    for a in &m.attributes {
+        match a {
+            RouteAttribute::Gateway(RouteAddress::Inet(ip)) => route.gateway = Some(IpAddr::V4(*ip)),
+            RouteAttribute::Gateway(RouteAddress::Inet6(ip)) => route.gateway = Some(IpAddr::V6(*ip)),
+            RouteAttribute::Oif(i) => route.oif = Some(*i),
+            _ => {}
+        }
+    }
+    Some(route)
 }

@@ -5,4 +5,4 @@ pub mod client;
 pub mod message;
 
 pub use client::Client;
-pub use message::{Address, Link};
+pub use message::{Address, DefaultRoute, Link};
