@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::host::{HostChange, HostState, HostSystem, Owned, SysctlKey, diff, nat_warnings, real_server};
+use lvsync::host::{HostChange, HostState, HostSystem, Owned, SysctlKey, diff, director, nat_warnings, real_server};
 use lvsync::lab::kernel;
 use lvsync::model::load;
 
@@ -169,6 +169,25 @@ fn a_real_server_is_set_up_repaired_and_cleaned_through_rtnetlink_and_proc_sys()
                     assert_eq!(&proc_sys(key), original, "{key} restored");
                 }
             }
+            // The director's side: VIPs on its interface, forwarding, net.ipv4.vs.* settings.
+            let before = proc_sys("net.ipv4.vs.expire_nodest_conn");
+            let forward_before = proc_sys("net.ipv4.ip_forward");
+            let file = "version: 1\nipvs: {sysctls: {expire_nodest_conn: true, conn_reuse_mode: 2}}\ndirector: {interface: eth1}\nservices:\n  - {name: nat, vip: 192.168.2.120, port: 80, forward: nat, real_servers: [{address: 10.0.0.2}]}\n";
+            let desired = director(&load(file).unwrap());
+            let mut owned = Owned::default();
+            let lines = converge(&mut host, &desired, &mut owned);
+            assert!(lines.contains(&"+ address 192.168.2.120/32 on eth1".to_string()), "{lines:?}");
+            assert!(lines.contains(&format!("~ sysctl net.ipv4.vs.expire_nodest_conn {before} -> 1")), "{lines:?}");
+            assert_eq!(proc_sys("net.ipv4.vs.expire_nodest_conn"), "1");
+            assert_eq!(proc_sys("net.ipv4.vs.conn_reuse_mode"), "2");
+            assert_eq!(proc_sys("net.ipv4.ip_forward"), "1");
+            assert!(sh("ip -o addr show dev eth1").contains("192.168.2.120/32"));
+            assert!(converge(&mut host, &desired, &mut owned).is_empty());
+            converge(&mut host, &HostState::default(), &mut owned);
+            assert_eq!(proc_sys("net.ipv4.vs.expire_nodest_conn"), before);
+            assert_eq!(proc_sys("net.ipv4.ip_forward"), forward_before);
+            let eth1 = sh("ip -o addr show dev eth1");
+            assert!(!eth1.contains("192.168.2.120") && eth1.contains("192.168.2.106/24"), "{eth1}");
         },
     );
 }
