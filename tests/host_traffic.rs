@@ -3,7 +3,7 @@
 //! `host::director`, its IPVS table from ipvsadm (the oracle), and each real server's VIPs,
 //! tunnel devices, GUE listener and sysctls only from `host::real_server`, applied inside its
 //! namespace. 32 requests per service from the client must split 16/16 in DR and in TUN
-//! (ipip, gue, gre).
+//! (ipip, gue, gre) over IPv4, and in DR and TUN (gre) over IPv6.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -65,6 +65,18 @@ services:
     forward: tun
     tunnel: {type: gre}
     real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
+  - name: dr6
+    vip: 2001:db8::10
+    port: 80
+    scheduler: rr
+    real_servers: [{address: 2001:db8::106}, {address: 2001:db8::107}]
+  - name: gre6
+    vip: 2001:db8::12
+    port: 80
+    scheduler: rr
+    forward: tun
+    tunnel: {type: gre}
+    real_servers: [{address: 2001:db8::106}, {address: 2001:db8::107}]
 ";
 
 /// Observe, diff, apply in the calling thread's namespace; the changes made.
@@ -92,7 +104,7 @@ fn real_server_host(ns: &'static str, config: Config) {
         let own = HostSystem::connect().unwrap().own_addresses().unwrap();
         let side = real_server(&config, &own);
         let lines = converge(&side.desired);
-        let listener = TcpListener::bind("0.0.0.0:80").unwrap();
+        let listener = TcpListener::bind("[::]:80").unwrap();
         tx.send(lines).unwrap();
         for mut stream in listener.incoming().flatten() {
             let _ = stream.write_all(format!("{ns}\n").as_bytes());
@@ -115,13 +127,16 @@ fn ask(vip: &str) -> Result<String, String> {
 fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
     kernel::test_in_kernel("real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16", scratch(), || {
         sh("ip link add br0 type bridge && ip link set br0 up");
-        for (ns, addr) in
-            [("client", "192.168.2.10"), ("dir", "192.168.2.1"), ("rs1", "192.168.2.106"), ("rs2", "192.168.2.107")]
-        {
+        for (ns, addr, addr6) in [
+            ("client", "192.168.2.10", "2001:db8::a"),
+            ("dir", "192.168.2.1", "2001:db8::1"),
+            ("rs1", "192.168.2.106", "2001:db8::106"),
+            ("rs2", "192.168.2.107", "2001:db8::107"),
+        ] {
             sh(&format!(
                 "ip netns add {ns} && ip link add v-{ns} type veth peer name eth0 netns {ns} \
                  && ip link set v-{ns} master br0 up && ip -n {ns} link set lo up && ip -n {ns} link set eth0 up \
-                 && ip -n {ns} addr add {addr}/24 dev eth0"
+                 && ip -n {ns} addr add {addr}/24 dev eth0 && ip -n {ns} -6 addr add {addr6}/64 dev eth0 nodad"
             ));
         }
         let config = load(FILE).unwrap();
@@ -144,6 +159,14 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
                 sh(&format!("ip netns exec dir ipvsadm -a -t {vip}:80 -r {rs}:80 {how}"));
             }
         }
+        // Not ipip over IPv6 yet: under User-Mode Linux the real servers' `ip6tnl0` receives
+        // nothing of the director's ip6ip6 packets (its RX stays 0), see the branch's report.
+        for (vip, how) in [("2001:db8::10", "-g"), ("2001:db8::12", "-i --tun-type gre")] {
+            sh(&format!("ip netns exec dir ipvsadm -A -t [{vip}]:80 -s rr"));
+            for rs in ["2001:db8::106", "2001:db8::107"] {
+                sh(&format!("ip netns exec dir ipvsadm -a -t [{vip}]:80 -r [{rs}]:80 {how}"));
+            }
+        }
         // Strict reverse-path filtering, as many distributions ship it: tunnelled requests arrive
         // from the client's address on the tunnel device and are dropped unless lvsync lifts it.
         for ns in ["rs1", "rs2"] {
@@ -153,14 +176,23 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
         real_server_host("rs2", config.clone());
 
         let mut failures = Vec::new();
-        for (name, vip) in
-            [("dr", "192.168.2.110"), ("ipip", "192.168.2.111"), ("gue", "192.168.2.112"), ("gre", "192.168.2.113")]
-        {
+        for (name, vip) in [
+            ("dr", "192.168.2.110"),
+            ("ipip", "192.168.2.111"),
+            ("gue", "192.168.2.112"),
+            ("gre", "192.168.2.113"),
+            ("dr6", "[2001:db8::10]"),
+            ("gre6", "[2001:db8::12]"),
+        ] {
             let tally = std::thread::spawn(move || {
                 enter("client");
                 let mut tally: BTreeMap<String, u32> = BTreeMap::new();
-                for _ in 0..32 {
+                for i in 0..32 {
                     *tally.entry(ask(vip).unwrap_or_else(|e| format!("error: {e}"))).or_default() += 1;
+                    // A service that answers nothing would take 32 timeouts to say so.
+                    if i == 3 && tally.keys().all(|k| k.starts_with("error")) {
+                        break;
+                    }
                 }
                 tally
             })
@@ -172,10 +204,6 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
                 failures.push(format!("{name}: {tally:?}"));
             }
         }
-        assert!(
-            failures.is_empty(),
-            "expected 16/16 everywhere: {failures:?}\n{}",
-            sh("ip netns exec dir ipvsadm -Ln")
-        );
+        assert!(failures.is_empty(), "expected 16/16 everywhere: {failures:?}");
     });
 }
