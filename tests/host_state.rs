@@ -303,3 +303,20 @@ fn a_nat_real_server_without_a_gateway_back_is_warned_about() {
     let via = [RouteBack { family: Family::Ipv4, gateway: Some(ip("10.0.0.1")), device: Some("eth0".into()) }];
     assert!(nat_warnings(&checks, &via).is_empty());
 }
+
+#[test]
+fn sysctls_are_read_trimmed_and_written_under_their_proc_sys_path() {
+    use lvsync::host::sysctl::Sysctls;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("net/ipv4/conf/eth0.100");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rp_filter"), "1\n").unwrap();
+    let sysctls = Sysctls::at(root.path());
+    let key = conf("eth0.100", "rp_filter");
+    assert_eq!(sysctls.read(&key).unwrap().as_deref(), Some("1"));
+    sysctls.write(&key, "0").unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("rp_filter")).unwrap(), "0\n");
+    assert_eq!(sysctls.read(&conf("tunl0", "rp_filter")).unwrap(), None, "a device not there yet");
+    let err = sysctls.write(&conf("tunl0", "rp_filter"), "0").unwrap_err().to_string();
+    assert!(err.starts_with("writing sysctl net.ipv4.conf.tunl0.rp_filter: "), "{err}");
+}
