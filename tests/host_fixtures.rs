@@ -124,13 +124,21 @@ fn captured_fou_dump_decodes_to_the_gue_listener_only() {
 }
 
 #[test]
-fn the_address_request_carries_local_and_address_and_no_dad_for_ipv6() {
+fn the_address_request_carries_local_and_address_and_an_ipv6_vip_is_deprecated_without_dad() {
     let RouteNetlinkMessage::NewAddress(m) = message::add_address(7, ip("2001:db8::10"), 128) else { panic!() };
     assert_eq!((m.header.index, m.header.prefix_len), (7, 128));
     assert!(m.header.flags.contains(netlink_packet_route::address::AddressHeaderFlags::Nodad));
-    assert_eq!(m.attributes.len(), 2);
+    // Deprecated at once: never the source of the host's own packets (ip6ip6 from a VIP is
+    // dropped by a real server that holds the VIP too).
+    let lifetimes = m.attributes.iter().find_map(|a| match a {
+        netlink_packet_route::address::AddressAttribute::CacheInfo(c) => Some((c.ifa_preferred, c.ifa_valid)),
+        _ => None,
+    });
+    assert_eq!(lifetimes, Some((0, u32::MAX)));
+    assert_eq!(m.attributes.len(), 3);
     let RouteNetlinkMessage::NewAddress(m) = message::add_address(1, ip("192.168.2.110"), 32) else { panic!() };
     assert!(m.header.flags.is_empty());
+    assert_eq!(m.attributes.len(), 2, "IPv4 picks a source by subnet, not by lifetime");
 }
 
 const SETUP: &[&str] = &[

@@ -3,7 +3,7 @@
 //! `host::director`, its IPVS table from ipvsadm (the oracle), and each real server's VIPs,
 //! tunnel devices, GUE listener and sysctls only from `host::real_server`, applied inside its
 //! namespace. 32 requests per service from the client must split 16/16 in DR and in TUN
-//! (ipip, gue, gre) over IPv4, and in DR and TUN (gre) over IPv6.
+//! (ipip, gue, gre) over IPv4, and in DR and TUN (ipip, gre) over IPv6.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -69,6 +69,12 @@ services:
     vip: 2001:db8::10
     port: 80
     scheduler: rr
+    real_servers: [{address: 2001:db8::106}, {address: 2001:db8::107}]
+  - name: ipip6
+    vip: 2001:db8::11
+    port: 80
+    scheduler: rr
+    forward: tun
     real_servers: [{address: 2001:db8::106}, {address: 2001:db8::107}]
   - name: gre6
     vip: 2001:db8::12
@@ -159,9 +165,7 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
                 sh(&format!("ip netns exec dir ipvsadm -a -t {vip}:80 -r {rs}:80 {how}"));
             }
         }
-        // Not ipip over IPv6 yet: under User-Mode Linux the real servers' `ip6tnl0` receives
-        // nothing of the director's ip6ip6 packets (its RX stays 0), see the branch's report.
-        for (vip, how) in [("2001:db8::10", "-g"), ("2001:db8::12", "-i --tun-type gre")] {
+        for (vip, how) in [("2001:db8::10", "-g"), ("2001:db8::11", "-i"), ("2001:db8::12", "-i --tun-type gre")] {
             sh(&format!("ip netns exec dir ipvsadm -A -t [{vip}]:80 -s rr"));
             for rs in ["2001:db8::106", "2001:db8::107"] {
                 sh(&format!("ip netns exec dir ipvsadm -a -t [{vip}]:80 -r [{rs}]:80 {how}"));
@@ -182,6 +186,7 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
             ("gue", "192.168.2.112"),
             ("gre", "192.168.2.113"),
             ("dr6", "[2001:db8::10]"),
+            ("ipip6", "[2001:db8::11]"),
             ("gre6", "[2001:db8::12]"),
         ] {
             let tally = std::thread::spawn(move || {

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage, CacheInfo};
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteType};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
@@ -50,8 +50,20 @@ fn address_message(index: u32, addr: IpAddr, prefix_len: u8) -> AddressMessage {
 }
 
 /// RTM_NEWADDR, sent with NLM_F_CREATE | NLM_F_EXCL.
+///
+/// An IPv6 VIP is added deprecated (preferred lifetime 0, valid forever), like
+/// `ip -6 addr add ... preferred_lft 0`: still a local address, but never picked as the source of
+/// the host's own packets. Otherwise a director may send its ip6ip6 packets to a real server
+/// from the VIP, which the real server holds too and so drops them as spoofed.
 pub fn add_address(index: u32, addr: IpAddr, prefix_len: u8) -> RouteNetlinkMessage {
-    RouteNetlinkMessage::NewAddress(address_message(index, addr, prefix_len))
+    let mut m = address_message(index, addr, prefix_len);
+    if addr.is_ipv6() {
+        let mut lifetimes = CacheInfo::default();
+        lifetimes.ifa_preferred = 0;
+        lifetimes.ifa_valid = u32::MAX;
+        m.attributes.push(AddressAttribute::CacheInfo(lifetimes));
+    }
+    RouteNetlinkMessage::NewAddress(m)
 }
 
 pub fn del_address(index: u32, addr: IpAddr, prefix_len: u8) -> RouteNetlinkMessage {
