@@ -320,3 +320,16 @@ fn sysctls_are_read_trimmed_and_written_under_their_proc_sys_path() {
     let err = sysctls.write(&conf("tunl0", "rp_filter"), "0").unwrap_err().to_string();
     assert!(err.starts_with("writing sysctl net.ipv4.conf.tunl0.rp_filter: "), "{err}");
 }
+
+#[test]
+fn gre_with_checksums_is_reported_as_not_set_up_instead_of_landing_on_gre0() {
+    let text = "version: 1\nservices:\n  - name: gre-csum\n    vip: 192.168.2.114\n    port: 80\n    forward: tun\n    tunnel: {type: gre, checksum: csum}\n    real_servers: [{address: 192.168.2.106}]\n";
+    let side = real_server(&config(text), &[own("192.168.2.106", "eth0")]);
+    assert!(side.desired.devices.is_empty() && side.desired.addresses.is_empty(), "{:?}", side.desired);
+    assert_eq!(side.unsupported.len(), 1);
+    assert!(
+        side.unsupported[0].contains("service `gre-csum`") && side.unsupported[0].contains("icsum"),
+        "{:?}",
+        side.unsupported
+    );
+}

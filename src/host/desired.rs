@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::state::{FouPort, HostAddress, HostState, SysctlKey, TunnelDevice};
 use crate::model::Config;
-use crate::state::{Family, Forward, ServiceKey, TunnelType};
+use crate::state::{Family, Forward, ServiceKey, TunnelChecksum, TunnelType};
 
 /// The director's side: every service VIP on `director.interface`, forwarding, and the
 /// `net.ipv4.vs.*` settings. Without a `director` section only the latter.
@@ -58,6 +58,9 @@ pub struct RealServerSide {
     /// Services this host serves whose VIP the file does not hold (fwmark services): their
     /// addresses are not set up.
     pub fwmark_services: Vec<String>,
+    /// What this host would need that lvsync does not set up yet, one sentence each: GRE with
+    /// checksums needs a GRE device of its own (`gre0` drops checksummed packets).
+    pub unsupported: Vec<String>,
 }
 
 /// What each forwarding method needs on a real server holding some of `own`'s addresses.
@@ -83,6 +86,13 @@ pub fn real_server(config: &Config, own: &[OwnAddress]) -> RealServerSide {
                     continue;
                 }
                 Forward::Dr => "lo",
+                Forward::Tun(t) if t.kind == TunnelType::Gre && t.checksum != TunnelChecksum::None => {
+                    out.unsupported.push(format!(
+                        "service `{}`: real server {} takes GRE with checksums, which needs a GRE device with `icsum` of its own; lvsync sets up only `gre0`, which drops checksummed packets",
+                        s.name, key.address
+                    ));
+                    continue;
+                }
                 Forward::Tun(t) => {
                     let dev = tunnel_device(t.kind, Family::of(&key.address), Family::of(&vip));
                     out.desired.devices.insert(dev, true);
