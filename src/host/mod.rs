@@ -6,6 +6,15 @@
 //! in `sysctl` (/proc/sys), `rtnl` (rtnetlink: links and addresses) and `fou` (generic
 //! netlink "fou"); `system` observes and executes through them. Nothing here runs `ip` or
 //! `sysctl`.
+//!
+//! A pass, as the tests run it (`tests/host_kernel.rs`):
+//! 1. desired: `director(&config)`, or on a real server `real_server(&config, &own)` with
+//!    `own` from `HostSystem::own_addresses()` (or `--address`);
+//! 2. observed: `HostSystem::observe(keys)`, `keys` the sysctls desired or owned;
+//! 3. `diff(&desired, &observed, &owned)`: changes in apply order (`HostChange::phase`),
+//!    each printed as its plan line (`Display`);
+//! 4. for each: `HostSystem::apply(&change)`, then `owned.record(&change, before)`; at the end
+//!    `owned.settle(&desired, &observed_again)`. `Owned` is what the inventory keeps.
 
 pub mod desired;
 pub mod diff;
