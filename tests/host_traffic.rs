@@ -3,7 +3,8 @@
 //! `host::director`, its IPVS table from ipvsadm (the oracle), and each real server's VIPs,
 //! tunnel devices, GUE listener and sysctls only from `host::real_server`, applied inside its
 //! namespace. 32 requests per service from the client must split 16/16 in DR and in TUN
-//! (ipip, gue, gre) over IPv4, and in DR and TUN (ipip, gre) over IPv6.
+//! (ipip, gue, gre) over IPv4, in DR and TUN (ipip, gre) over IPv6, and IPv6 VIPs tunnelled to
+//! IPv4 real servers.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -76,6 +77,12 @@ services:
     scheduler: rr
     forward: tun
     real_servers: [{address: 2001:db8::106}, {address: 2001:db8::107}]
+  - name: ipip46
+    vip: 2001:db8::13
+    port: 80
+    scheduler: rr
+    forward: tun
+    real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
   - name: gre6
     vip: 2001:db8::12
     port: 80
@@ -171,6 +178,11 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
                 sh(&format!("ip netns exec dir ipvsadm -a -t [{vip}]:80 -r [{rs}]:80 {how}"));
             }
         }
+        // IPv6 in IPv4: the real servers receive it on `sit0`.
+        sh("ip netns exec dir ipvsadm -A -t [2001:db8::13]:80 -s rr");
+        for rs in ["192.168.2.106", "192.168.2.107"] {
+            sh(&format!("ip netns exec dir ipvsadm -a -t [2001:db8::13]:80 -r {rs}:80 -i"));
+        }
         // Strict reverse-path filtering, as many distributions ship it: tunnelled requests arrive
         // from the client's address on the tunnel device and are dropped unless lvsync lifts it.
         for ns in ["rs1", "rs2"] {
@@ -187,6 +199,7 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
             ("gre", "192.168.2.113"),
             ("dr6", "[2001:db8::10]"),
             ("ipip6", "[2001:db8::11]"),
+            ("ipip46", "[2001:db8::13]"),
             ("gre6", "[2001:db8::12]"),
         ] {
             let tally = std::thread::spawn(move || {
