@@ -1,7 +1,7 @@
 //! lvsync keeps Linux Virtual Server (IPVS) directors in the state a YAML file describes.
 //!
 //! Layers, pure core first: [`model`] (the file format) -> [`state`] (normalized state) ->
-//! [`plan`] (pure diff) -> backends ([`ipvs`], [`firewall`]) that only observe and execute ->
+//! [`plan`] (pure diff) -> backends ([`ipvs`], [`firewall`], [`host`]) that only observe and execute ->
 //! [`cli`], [`watch`], [`lab`].
 
 pub mod backend;
@@ -11,6 +11,7 @@ pub mod director;
 pub mod error_chain;
 pub mod exec;
 pub mod firewall;
+pub mod host;
 pub mod inventory;
 pub mod ipvs;
 pub mod lab;

@@ -1,10 +1,11 @@
 //! The validated, defaulted domain form of a desired-state file.
 
+pub use super::host::{DirectorSpec, IpvsSysctls};
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Service, ServiceKey, State, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
     pub ownership: Ownership,
     /// Only the fields given in the file are `Some`.
@@ -13,6 +14,11 @@ pub struct Config {
     pub services: Vec<ServiceSpec>,
     /// In file order: the order of the rules.
     pub firewall: Vec<Intent>,
+    /// `None`: the file has no `director` section, and lvsync touches no host address or
+    /// forwarding setting.
+    pub director: Option<DirectorSpec>,
+    /// Only the settings given in the file are `Some`.
+    pub ipvs_sysctls: IpvsSysctls,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -31,9 +31,9 @@ pub fn to_raw(state: &State) -> raw::File {
     let t = state.timeouts;
     let timeouts =
         raw::Timeouts { tcp: t.tcp.map(i64::from), tcp_fin: t.tcp_fin.map(i64::from), udp: t.udp.map(i64::from) };
-    let ipvs = (timeouts != raw::Timeouts::default()).then_some(raw::Ipvs { timeouts: Some(timeouts) });
+    let ipvs = (timeouts != raw::Timeouts::default()).then_some(raw::Ipvs { timeouts: Some(timeouts), sysctls: None });
     let services = state.services.iter().zip(names(state)).map(|((key, s), name)| service(key, s, name)).collect();
-    raw::File { version: 1, ownership: None, ipvs, services, firewall: Vec::new() }
+    raw::File { version: 1, ownership: None, ipvs, director: None, services, firewall: Vec::new() }
 }
 
 /// `tcp-192-168-2-110-80`, `udp-2001-db8--1-53`, `fwmark-42`, `fwmark-42-ipv6`.

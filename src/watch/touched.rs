@@ -66,7 +66,13 @@ mod tests {
     }
 
     fn config(services: Vec<ServiceSpec>) -> Config {
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services, firewall: vec![] }
+        Config {
+            ownership: Ownership::Managed,
+            timeouts: Timeouts::default(),
+            services,
+            firewall: vec![],
+            ..Default::default()
+        }
     }
 
     fn key(vip: &str) -> ServiceKey {
