@@ -8,11 +8,12 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use lvsync::host::HostSystem;
 use lvsync::host::fou::{FouClient, FouMessage};
 use lvsync::host::rtnl::{Client, message};
-use lvsync::host::{FouPort, HostSystem};
 use lvsync::lab::kernel::{self, Boot};
 use lvsync::state::Family;
+use lvsync::state::FouPort;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_route::RouteNetlinkMessage;

@@ -7,9 +7,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::host::{HostChange, HostState, HostSystem, Owned, SysctlKey, diff, director, nat_warnings, real_server};
+use lvsync::desired::host::{director, nat_warnings, real_server};
+use lvsync::host::HostSystem;
 use lvsync::lab::kernel;
 use lvsync::model::load;
+use lvsync::plan::HostChange;
+use lvsync::plan::host::diff;
+use lvsync::state::{HostState, Owned, SysctlKey};
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))

@@ -3,13 +3,12 @@
 
 use std::net::IpAddr;
 
-use lvsync::host::desired::tunnel_device;
-use lvsync::host::{
-    FouPort, HostAddress, HostChange, HostPhase, HostState, NatCheck, OwnAddress, Owned, SysctlKey, TunnelDevice, diff,
-    director, real_server,
-};
+use lvsync::desired::host::{NatCheck, director, real_server, tunnel_device};
 use lvsync::model::{Config, load};
+use lvsync::plan::host::diff;
+use lvsync::plan::{HostChange, HostPhase};
 use lvsync::state::{Family, TunnelType};
+use lvsync::state::{FouPort, HostAddress, HostState, OwnAddress, Owned, SysctlKey, TunnelDevice};
 
 fn config(text: &str) -> Config {
     load(text).unwrap_or_else(|d| panic!("{}", d.render("t.yaml")))
@@ -287,7 +286,8 @@ fn a_vlan_device_sysctl_is_shown_the_way_sysctl_shows_it() {
 
 #[test]
 fn a_nat_real_server_without_a_gateway_back_is_warned_about() {
-    use lvsync::host::{RouteBack, nat_warnings};
+    use lvsync::desired::host::nat_warnings;
+    use lvsync::state::RouteBack;
     let checks = [NatCheck { service: "nat".into(), address: ip("10.0.0.2") }];
     let none = nat_warnings(&checks, &[]);
     assert_eq!(none.len(), 1);

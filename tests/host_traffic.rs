@@ -15,9 +15,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use lvsync::host::{HostState, HostSystem, Owned, SysctlKey, diff, director, real_server};
+use lvsync::desired::host::{director, real_server};
+use lvsync::host::HostSystem;
 use lvsync::lab::kernel;
 use lvsync::model::{Config, load};
+use lvsync::plan::host::diff;
+use lvsync::state::{HostState, Owned, SysctlKey};
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))

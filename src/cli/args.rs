@@ -44,6 +44,20 @@ pub struct Global {
     /// Less output: errors only
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
+    /// Which side of the file this host is: the director, or a real server (plan, apply, watch
+    /// and export then set up only what its real servers need: VIPs on lo or a tunnel, sysctls)
+    #[arg(long, global = true, value_enum, default_value_t = Role::Director)]
+    pub role: Role,
+    /// With `--role real-server`: this host's real-server address (repeatable); default: the
+    /// addresses found on its interfaces
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub address: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    Director,
+    RealServer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,7 @@ use super::color_for;
 use super::output::{Done, Out};
 use super::planfile::{self, PlanFile};
 use super::resolve::Resolved;
-use crate::desired::{desired, render_diff};
+use crate::desired::{for_role, render_diff};
 use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
@@ -139,8 +139,9 @@ fn plan(
     let config = load(file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
-    let want = desired(&config, &Overlays::default());
-    let planned = director.plan(target(&config, &want), &Scope::All)?;
+    let (want, notes) = wanted(&director, &config)?;
+    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
+    planned.plan.notes.extend(notes);
     let mut stdout = Out::new();
     print_plan(&mut stdout, &planned.plan, format);
     if diff {
@@ -173,7 +174,8 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
     let mut director = Director::open(g)?;
-    let want = desired(&config, &Overlays::default());
+    let (want, notes) = wanted(&director, &config)?;
+    warn_notes(&notes);
     let applied = director
         .apply(target(&config, &want), &Scope::All)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", file.display()))?;
@@ -184,8 +186,9 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     let saved = planfile::read(path)?;
     let config = load(&saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
-    let want = desired(&config, &Overlays::default());
-    let planned = director.plan(target(&config, &want), &Scope::All)?;
+    let (want, notes) = wanted(&director, &config)?;
+    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
+    planned.plan.notes.extend(notes);
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
         || plan::render_json(&planned.plan) != saved.plan
     {
@@ -200,6 +203,19 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
         .execute(target(&config, &want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete; changes before the failure remain", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
+}
+
+/// The desired state of this host's role, and the notes its plan carries (NAT routes on a real
+/// server, what lvsync cannot set up there).
+fn wanted(director: &Director, config: &Config) -> anyhow::Result<(crate::state::State, Vec<String>)> {
+    let facts = director.real_server_facts()?;
+    Ok(for_role(config, &Overlays::default(), facts.as_ref()))
+}
+
+fn warn_notes(notes: &[String]) {
+    for note in notes {
+        tracing::warn!("{note}");
+    }
 }
 
 fn target<'a>(config: &Config, desired: &'a crate::state::State) -> Target<'a> {
@@ -236,9 +252,17 @@ fn report_applied(plan: &Plan, writes: usize, format: Format) -> i32 {
 
 fn export(g: &Options) -> anyhow::Result<i32> {
     // Read-only: never waits for the lock a running `watch` holds.
+    let mut out = Out::new();
+    if let crate::director::Role::RealServer { .. } = g.role {
+        let keys = crate::desired::host::real_server_sysctls();
+        let observed = crate::host::HostSystem::connect()
+            .and_then(|mut h| h.observe(&keys))
+            .context("cannot read this host's addresses, tunnel devices and sysctls")?;
+        out.text(&crate::desired::host::real_server_export(&observed));
+        return Ok(out.finish(0, Done::ReadOnly));
+    }
     let mut director = Director::open_read_only(g)?;
     let state = director.observe_ipvs()?;
-    let mut out = Out::new();
     out.text(&model::export(&state));
     Ok(out.finish(0, Done::ReadOnly))
 }

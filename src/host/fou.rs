@@ -12,8 +12,8 @@ use netlink_packet_generic::{GenlFamily, GenlHeader, GenlMessage};
 use netlink_sys::protocols::NETLINK_GENERIC;
 
 use super::netlink::Transport;
-use super::state::FouPort;
 use crate::state::Family;
+use crate::state::FouPort;
 
 const FOU_GENL_NAME: &str = "fou";
 const FOU_GENL_VERSION: u8 = 1;

@@ -3,8 +3,8 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::state::SysctlKey;
 use super::system::Error;
+use crate::state::SysctlKey;
 
 /// A /proc/sys tree: the real one, or a directory standing in for it in a test.
 #[derive(Debug, Clone)]

@@ -4,13 +4,11 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use super::desired::{OwnAddress, RouteBack};
-use super::diff::HostChange;
 use super::fou::FouClient;
 use super::rtnl::Client;
-use super::state::{HostAddress, HostState, SysctlKey, TunnelDevice};
 use super::sysctl::Sysctls;
-use crate::state::Family;
+use crate::plan::HostChange;
+use crate::state::{Family, HostAddress, HostState, OwnAddress, RouteBack, SysctlKey, TunnelDevice};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -36,6 +36,7 @@ impl Config {
             services: self.services.iter().map(|s| (s.key, s.service.clone())).collect(),
             timeouts: self.timeouts,
             chains: Default::default(),
+            host: Default::default(),
         }
     }
 }

@@ -41,7 +41,11 @@ impl Reconciler for Director {
     type Error = director::Error;
 
     fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
-        let desired = crate::desired::desired(config, &crate::state::Overlays::default());
+        let facts = self.real_server_facts()?;
+        let (desired, notes) = crate::desired::for_role(config, &crate::state::Overlays::default(), facts.as_ref());
+        for note in &notes {
+            warn!("{note}");
+        }
         let applied = self.apply(director::Target { desired: &desired, ownership: config.ownership }, scope)?;
         Ok((applied.plan, applied.executed))
     }

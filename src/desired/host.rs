@@ -4,9 +4,11 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use super::state::{FouPort, HostAddress, HostState, SysctlKey, TunnelDevice};
 use crate::model::Config;
-use crate::state::{Family, Forward, ServiceKey, TunnelChecksum, TunnelType};
+use crate::state::{
+    Family, Forward, FouPort, HostAddress, HostState, OwnAddress, RouteBack, ServiceKey, SysctlKey, TunnelChecksum,
+    TunnelDevice, TunnelType,
+};
 
 /// The director's side: every service VIP on `director.interface`, forwarding, and the
 /// `net.ipv4.vs.*` settings. Without a `director` section only the latter.
@@ -31,14 +33,6 @@ pub fn director(config: &Config) -> HostState {
         }
     }
     out
-}
-
-/// One of the host's own addresses, and the device holding it when known (found on the
-/// host's interfaces; `--address` gives none).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct OwnAddress {
-    pub addr: IpAddr,
-    pub device: Option<String>,
 }
 
 /// A NAT real server: its replies must be routed back through the director, which the file
@@ -144,15 +138,6 @@ pub fn tunnel_device(kind: TunnelType, outer: Family, inner: Family) -> TunnelDe
     }
 }
 
-/// The way back from a real server to its clients: a default route, with its gateway and
-/// device, if it has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RouteBack {
-    pub family: Family,
-    pub gateway: Option<IpAddr>,
-    pub device: Option<String>,
-}
-
 /// Warnings for NAT real servers whose replies cannot go back through the director: no
 /// default route of their family, or one that is not through a gateway. (Which gateway is the
 /// director the file cannot say.)
@@ -174,5 +159,64 @@ pub fn nat_warnings(checks: &[NatCheck], routes: &[RouteBack]) -> Vec<String> {
             c.address, c.service
         ));
     }
+    out
+}
+
+/// The sysctls `export --role real-server` reports: ARP and reverse-path filtering, for `all`
+/// and each tunnel fallback device.
+pub fn real_server_sysctls() -> Vec<SysctlKey> {
+    let mut keys = Vec::new();
+    for dev in std::iter::once("all").chain(TunnelDevice::ALL.iter().map(|d| d.name())) {
+        keys.push(SysctlKey::ipv4_conf(dev, "arp_ignore"));
+        keys.push(SysctlKey::ipv4_conf(dev, "arp_announce"));
+        keys.push(SysctlKey::ipv4_conf(dev, "rp_filter"));
+    }
+    keys
+}
+
+/// `export --role real-server`: a valid file with no services, whose comments list what this
+/// host holds for LVS (VIPs on `lo` and on tunnel devices, GUE listeners, ARP and rp_filter
+/// settings) and which forwarding method each implies. A real server's side is derived from
+/// the director's file, so what to adopt is adding this host to those services there.
+pub fn real_server_export(observed: &HostState) -> String {
+    let mut out = String::from(
+        "# lvsync export --role real-server: what this host holds for LVS.\n\
+         # A real server's set-up comes from the director's file: list this host as a real server\n\
+         # of the services below there, then run `lvsync --role real-server apply FILE` here.\n",
+    );
+    let mut vips = Vec::new();
+    for a in &observed.addresses {
+        let method = match TunnelDevice::by_name(&a.device) {
+            Some(TunnelDevice::Gre0 | TunnelDevice::Ip6gre0) => "forward: tun, tunnel type gre",
+            Some(_) if observed.fou.is_empty() => "forward: tun, tunnel type ipip",
+            Some(_) => "forward: tun, tunnel type ipip or gue",
+            None if a.device == "lo" && !a.addr.is_loopback() => "forward: dr",
+            None => continue,
+        };
+        vips.push(format!("#   vip {} ({method}): {a}\n", a.addr));
+    }
+    if vips.is_empty() {
+        out.push_str("# No VIP found on lo or on a tunnel device: this host is set up as no DR or TUN real server.\n");
+    } else {
+        out.push_str("# Services this host is a real server of:\n");
+        vips.into_iter().for_each(|v| out.push_str(&v));
+    }
+    for p in &observed.fou {
+        out.push_str(&format!("#   {p}: forward: tun, tunnel {{type: gue, port: {}}}\n", p.port));
+    }
+    let set: Vec<String> = observed
+        .sysctls
+        .iter()
+        .filter(|(k, v)| {
+            let name = k.path().rsplit('/').next().unwrap_or("");
+            (name == "rp_filter" && *v == "0") || (name != "rp_filter" && *v != "0")
+        })
+        .map(|(k, v)| format!("#   {k} = {v}\n"))
+        .collect();
+    if !set.is_empty() {
+        out.push_str("# Settings for LVS:\n");
+        set.into_iter().for_each(|s| out.push_str(&s));
+    }
+    out.push_str("version: 1\nservices: []\n");
     out
 }

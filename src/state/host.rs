@@ -1,5 +1,6 @@
-//! Normalized host state, desired or observed: the same shape both ways, so a diff is a plain
-//! comparison.
+//! The host's part of the state, desired or observed: the addresses, tunnel devices, fou
+//! listeners and sysctls a director or a real server needs (the same shape both ways, so a
+//! diff is a plain comparison), and the record of what lvsync changed on the host.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -7,7 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::Family;
+use super::Family;
 
 /// An address on a device: `192.168.2.110/32 on lo`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -157,4 +158,67 @@ pub struct HostState {
     pub fou: BTreeSet<FouPort>,
     /// Value as /proc/sys shows it, trimmed.
     pub sysctls: BTreeMap<SysctlKey, String>,
+}
+
+impl HostState {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.devices.is_empty() && self.fou.is_empty() && self.sysctls.is_empty()
+    }
+}
+
+/// What lvsync changed on the host and may undo: the inventory's record.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Owned {
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub addresses: BTreeSet<HostAddress>,
+    /// Devices lvsync brought up (or made).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub devices: BTreeSet<TunnelDevice>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub fou: BTreeSet<FouPort>,
+    /// Each sysctl lvsync set, with the value it had before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sysctls: BTreeMap<SysctlKey, String>,
+}
+
+impl Owned {
+    pub fn is_empty(&self) -> bool {
+        self.addresses.is_empty() && self.devices.is_empty() && self.fou.is_empty() && self.sysctls.is_empty()
+    }
+
+    /// Forget what no longer needs undoing: what left the file and is already gone from the
+    /// host, or already back to its original value (by hand, or by another tool).
+    pub fn settle(&mut self, desired: &HostState, observed: &HostState) {
+        self.addresses.retain(|a| desired.addresses.contains(a) || observed.addresses.contains(a));
+        self.fou.retain(|p| desired.fou.contains(p) || observed.fou.contains(p));
+        self.devices.retain(|d| desired.devices.contains_key(d) || observed.devices.get(d).copied().unwrap_or(false));
+        self.sysctls.retain(|k, original| {
+            desired.sysctls.contains_key(k) || observed.sysctls.get(k).is_some_and(|now| now != original)
+        });
+    }
+}
+
+/// One of the host's own addresses, and the device holding it when known (found on the
+/// host's interfaces; `--address` gives none).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OwnAddress {
+    pub addr: IpAddr,
+    pub device: Option<String>,
+}
+
+/// The way back from a real server to its clients: a default route, with its gateway and
+/// device, if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteBack {
+    pub family: Family,
+    pub gateway: Option<IpAddr>,
+    pub device: Option<String>,
+}
+
+/// What a real server's side of the file depends on besides the file: the host's own
+/// real-server addresses and its default routes (for the NAT check).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RealServerFacts {
+    pub own: Vec<OwnAddress>,
+    pub routes: Vec<RouteBack>,
 }
