@@ -228,3 +228,237 @@ fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
         assert!(failures.is_empty(), "expected 16/16 everywhere: {failures:?}");
     });
 }
+
+const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
+
+/// `[ip netns exec NS] lvsync --state-dir STATE/NS --iptables iptables-legacy ARGS`: its exit
+/// status and what it printed.
+fn lvsync(ns: &str, args: &[&str]) -> (i32, String) {
+    let state = scratch().join(format!("host-cli-state-{ns}"));
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, LVSYNC, "--state-dir"])
+        .arg(&state)
+        .args(["--iptables", "iptables-legacy"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text)
+}
+
+fn lvsync_ok(ns: &str, args: &[&str]) -> String {
+    let (code, text) = lvsync(ns, args);
+    assert_eq!(code, 0, "lvsync {args:?} in {ns}: {text}");
+    text
+}
+
+fn sysctl_in(ns: &str, key: &str) -> String {
+    sh(&format!("ip netns exec {ns} cat /proc/sys/{}", key.replace('.', "/"))).trim().to_string()
+}
+
+fn addresses_in(ns: &str, dev: &str) -> String {
+    sh(&format!("ip -n {ns} -o addr show dev {dev}"))
+}
+
+const CLI_FILE: &str = "
+version: 1
+director: {interface: eth0}
+ipvs:
+  sysctls: {expire_nodest_conn: true}
+services:
+  - name: dr
+    vip: 192.168.2.110
+    port: 80
+    scheduler: rr
+    real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
+  - name: ipip
+    vip: 192.168.2.111
+    port: 80
+    scheduler: rr
+    forward: tun
+    real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
+";
+
+/// Only the TUN service: the DR service and `ipvs.sysctls` left the file.
+const CLI_FILE_TUN_ONLY: &str = "
+version: 1
+director: {interface: eth0}
+services:
+  - name: ipip
+    vip: 192.168.2.111
+    port: 80
+    scheduler: rr
+    forward: tun
+    real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
+";
+
+/// The same file, none of whose real servers is on this bridge any more.
+const CLI_FILE_ELSEWHERE: &str = "
+version: 1
+director: {interface: eth0}
+services:
+  - name: ipip
+    vip: 192.168.2.111
+    port: 80
+    scheduler: rr
+    forward: tun
+    real_servers: [{address: 192.168.2.108}]
+";
+
+/// Send 32 connections to `vip` from the client namespace; who answered how often.
+fn tally(vip: &'static str) -> BTreeMap<String, u32> {
+    std::thread::spawn(move || {
+        enter("client");
+        let mut tally: BTreeMap<String, u32> = BTreeMap::new();
+        for i in 0..32 {
+            *tally.entry(ask(vip).unwrap_or_else(|e| format!("error: {e}"))).or_default() += 1;
+            if i == 3 && tally.keys().all(|k| k.starts_with("error")) {
+                break;
+            }
+        }
+        tally
+    })
+    .join()
+    .unwrap()
+}
+
+/// A responder on port 80 in `ns`, answering with its name; lvsync must have put the VIPs there.
+fn responder(ns: &'static str) {
+    std::thread::spawn(move || {
+        enter(ns);
+        let listener = TcpListener::bind("[::]:80").unwrap();
+        for mut stream in listener.incoming().flatten() {
+            let _ = stream.write_all(format!("{ns}\n").as_bytes());
+        }
+    });
+}
+
+/// Through the command line only: the director is `lvsync apply FILE`, each real server
+/// `lvsync --role real-server apply FILE` (its addresses found on its interfaces). DR and TUN
+/// serve 16/16; a set-up real server plans nothing; a sysctl changed by hand is repaired by
+/// `apply` and by `watch`; a service leaving the file takes its VIP off the director and the real
+/// servers while a foreign address on `lo` stays; sysctls go back to their original values
+/// when the file no longer asks for them.
+#[test]
+fn the_command_line_sets_up_director_and_real_servers_and_undoes_only_its_own() {
+    kernel::test_in_kernel(
+        "the_command_line_sets_up_director_and_real_servers_and_undoes_only_its_own",
+        scratch(),
+        || {
+            sh("ip link add br0 type bridge && ip link set br0 up");
+            for (ns, addr) in
+                [("client", "192.168.2.10"), ("dir", "192.168.2.1"), ("rs1", "192.168.2.106"), ("rs2", "192.168.2.107")]
+            {
+                sh(&format!(
+                    "ip netns add {ns} && ip link add v-{ns} type veth peer name eth0 netns {ns} \
+                     && ip link set v-{ns} master br0 up && ip -n {ns} link set lo up && ip -n {ns} link set eth0 up \
+                     && ip -n {ns} addr add {addr}/24 dev eth0"
+                ));
+            }
+            sh("ip -n rs1 addr add 10.99.0.1/32 dev lo");
+            for ns in ["rs1", "rs2"] {
+                sh(&format!("ip netns exec {ns} sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter'"));
+            }
+            let file = |name: &str, text: &str| {
+                let path = scratch().join(name);
+                std::fs::write(&path, text).unwrap();
+                path.to_string_lossy().into_owned()
+            };
+            let both = file("host-cli.yaml", CLI_FILE);
+            let arp_before = sysctl_in("rs1", "net.ipv4.conf.all.arp_ignore");
+            let nodest_before = sysctl_in("dir", "net.ipv4.vs.expire_nodest_conn");
+
+            let said = lvsync_ok("dir", &["apply", &both]);
+            println!("dir:\n{said}");
+            assert!(said.contains("+ address 192.168.2.110/32 on eth0"), "{said}");
+            assert!(said.contains("~ sysctl net.ipv4.vs.expire_nodest_conn 0 -> 1"), "{said}");
+            for ns in ["rs1", "rs2"] {
+                let said = lvsync_ok(ns, &["--role", "real-server", "apply", &both]);
+                println!("{ns}:\n{said}");
+                assert!(said.contains("+ address 192.168.2.110/32 on lo"), "{said}");
+                assert!(said.contains("+ address 192.168.2.111/32 on tunl0"), "{said}");
+                assert!(said.contains("~ sysctl net.ipv4.conf.all.arp_ignore"), "{said}");
+                responder(ns);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            let want: BTreeMap<String, u32> = [("rs1".to_string(), 16), ("rs2".to_string(), 16)].into();
+            for (name, vip) in [("dr", "192.168.2.110"), ("ipip", "192.168.2.111")] {
+                let got = tally(vip);
+                println!("{name}: {got:?}");
+                assert_eq!(got, want, "{name}");
+            }
+
+            // Set up: nothing to do, on a real server and on the director.
+            let (code, text) = lvsync("rs1", &["--role", "real-server", "plan", "--detailed-exitcode", &both]);
+            assert_eq!(code, 0, "{text}");
+            let (code, text) = lvsync("dir", &["plan", "--detailed-exitcode", &both]);
+            assert_eq!(code, 0, "{text}");
+            let json = lvsync_ok("rs1", &["--role", "real-server", "plan", "--format", "json", &both]);
+            assert!(json.contains("\"changes\":[]") || json.contains("\"changes\": []"), "{json}");
+
+            // Drift: a sysctl changed by hand is planned, and repaired by apply.
+            sh("ip netns exec rs1 sh -c 'echo 0 > /proc/sys/net/ipv4/conf/all/arp_ignore'");
+            let (code, text) = lvsync("rs1", &["--role", "real-server", "plan", "--detailed-exitcode", &both]);
+            assert_eq!(code, 2, "{text}");
+            assert!(text.contains("~ sysctl net.ipv4.conf.all.arp_ignore 0 -> 1"), "{text}");
+            lvsync_ok("rs1", &["--role", "real-server", "apply", &both]);
+            assert_eq!(sysctl_in("rs1", "net.ipv4.conf.all.arp_ignore"), "1");
+
+            // ... and by watch, on its resync.
+            let state = scratch().join("host-cli-state-rs1");
+            let mut watch = Command::new("ip")
+                .args(["netns", "exec", "rs1", LVSYNC, "--state-dir"])
+                .arg(&state)
+                .args(["--role", "real-server", "watch", "--resync-interval", "1", &both])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_secs(2));
+            sh("ip netns exec rs1 sh -c 'echo 1 > /proc/sys/net/ipv4/conf/all/rp_filter'");
+            let mut repaired = false;
+            for _ in 0..50 {
+                if sysctl_in("rs1", "net.ipv4.conf.all.rp_filter") == "0" {
+                    repaired = true;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            // SAFETY: kill(2) on the child this test spawned, by its pid.
+            unsafe { libc::kill(watch.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = watch.wait();
+            assert!(repaired, "watch repaired rp_filter");
+
+            // The DR service leaves the file: its VIP leaves the director and the real servers;
+            // the foreign address on lo stays; expire_nodest_conn goes back.
+            let tun_only = file("host-cli-tun.yaml", CLI_FILE_TUN_ONLY);
+            let said = lvsync_ok("dir", &["apply", &tun_only]);
+            assert!(said.contains("- address 192.168.2.110/32 on eth0"), "{said}");
+            assert!(!addresses_in("dir", "eth0").contains("192.168.2.110/32"));
+            assert!(addresses_in("dir", "eth0").contains("192.168.2.111/32"));
+            assert_eq!(sysctl_in("dir", "net.ipv4.vs.expire_nodest_conn"), nodest_before);
+            for ns in ["rs1", "rs2"] {
+                let said = lvsync_ok(ns, &["--role", "real-server", "apply", &tun_only]);
+                assert!(said.contains("- address 192.168.2.110/32 on lo"), "{said}");
+                assert!(!addresses_in(ns, "lo").contains("192.168.2.110/32"));
+                assert!(addresses_in(ns, "tunl0").contains("192.168.2.111/32"));
+            }
+            assert!(addresses_in("rs1", "lo").contains("10.99.0.1/32"), "the foreign address stays");
+            assert_eq!(tally("192.168.2.111"), want, "the tunnelled service still serves");
+
+            // No service of the file is served here any more: every sysctl back to its original.
+            let elsewhere = file("host-cli-elsewhere.yaml", CLI_FILE_ELSEWHERE);
+            let said = lvsync_ok("rs1", &["--role", "real-server", "--address", "192.168.2.106", "apply", &elsewhere]);
+            println!("rs1 leaving:\n{said}");
+            assert_eq!(sysctl_in("rs1", "net.ipv4.conf.all.arp_ignore"), arp_before);
+            assert_eq!(sysctl_in("rs1", "net.ipv4.conf.all.rp_filter"), "1", "restored to its original");
+            assert!(!addresses_in("rs1", "tunl0").contains("192.168.2.111"));
+            assert!(addresses_in("rs1", "lo").contains("10.99.0.1/32"), "the foreign address stays");
+            let (code, text) = lvsync("rs1", &["--role", "real-server", "plan", "--detailed-exitcode", &elsewhere]);
+            assert_eq!(code, 0, "{text}");
+            let export = lvsync_ok("rs2", &["--role", "real-server", "export"]);
+            println!("export --role real-server on rs2:\n{export}");
+            assert!(export.contains("vip 192.168.2.111 (forward: tun"), "{export}");
+        },
+    );
+}
