@@ -262,7 +262,13 @@ fn export(g: &Options) -> anyhow::Result<i32> {
         return Ok(out.finish(0, Done::ReadOnly));
     }
     let mut director = Director::open_read_only(g)?;
-    let state = director.observe_ipvs()?;
+    let mut state = director.observe_ipvs()?;
+    // The director's own host set-up: `ipvs.sysctls` away from the defaults, and the interface
+    // that holds every VIP (`director.interface`).
+    let keys: Vec<_> = crate::desired::host::IPVS_SYSCTLS.iter().map(|n| crate::state::SysctlKey::ipvs(n)).collect();
+    state.host = crate::host::HostSystem::connect()
+        .and_then(|mut h| h.observe(&keys))
+        .context("cannot read this host's addresses and net.ipv4.vs sysctls")?;
     out.text(&model::export(&state));
     Ok(out.finish(0, Done::ReadOnly))
 }

@@ -162,6 +162,17 @@ pub fn nat_warnings(checks: &[NatCheck], routes: &[RouteBack]) -> Vec<String> {
     out
 }
 
+/// Every `ipvs.sysctls` setting, by its name under `net.ipv4.vs`.
+pub const IPVS_SYSCTLS: [&str; 7] = [
+    "conntrack",
+    "expire_nodest_conn",
+    "expire_quiescent_template",
+    "conn_reuse_mode",
+    "sloppy_tcp",
+    "sloppy_sctp",
+    "schedule_icmp",
+];
+
 /// The sysctls `export --role real-server` reports: ARP and reverse-path filtering, for `all`
 /// and each tunnel fallback device.
 pub fn real_server_sysctls() -> Vec<SysctlKey> {
@@ -208,8 +219,13 @@ pub fn real_server_export(observed: &HostState) -> String {
         .sysctls
         .iter()
         .filter(|(k, v)| {
-            let name = k.path().rsplit('/').next().unwrap_or("");
-            (name == "rp_filter" && *v == "0") || (name != "rp_filter" && *v != "0")
+            let mut parts = k.path().rsplit('/');
+            let (name, device) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let holds_vip = device == "all" || observed.addresses.iter().any(|a| a.device == device);
+            match name {
+                "rp_filter" => *v == "0" && holds_vip,
+                _ => *v != "0",
+            }
         })
         .map(|(k, v)| format!("#   {k} = {v}\n"))
         .collect();
