@@ -42,6 +42,8 @@ impl Reconciler for Director {
 
     fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
         let facts = self.real_server_facts()?;
+        // A real server's side depends on every service: an edit is reconciled whole.
+        let scope = if facts.is_some() { &Scope::All } else { scope };
         let (desired, notes) = crate::desired::for_role(config, &crate::state::Overlays::default(), facts.as_ref());
         for note in &notes {
             warn!("{note}");
