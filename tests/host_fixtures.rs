@@ -3,6 +3,8 @@
 //! same bytes. The fixtures are made by `regenerate_fixtures`, which says in each file how the
 //! host was set up and what was asked.
 
+mod uml_support;
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -178,11 +180,11 @@ fn write_fixture(name: &str, what: &str, datagrams: &[Vec<u8>]) {
 #[test]
 #[ignore = "regenerates tests/fixtures/host in a User-Mode Linux kernel; run it on purpose"]
 fn regenerate_fixtures() {
-    if !kernel::inside() {
+    if !uml_support::inside() {
         let exe = std::env::current_exe().unwrap();
         let args = [exe.into_os_string(), "regenerate_fixtures".into(), "--exact".into(), "--ignored".into()];
-        let out =
-            kernel::boot(&Boot::new(scratch().join("uml-host-fixtures"), args).env(kernel::INSIDE_ENV, "1")).unwrap();
+        let out = kernel::boot(&Boot::new(scratch().join("uml-host-fixtures"), args).env(uml_support::INSIDE_ENV, "1"))
+            .unwrap();
         assert!(out.status == 0 && out.output.contains("1 passed"), "{}\n{}", out.output, out.console);
         return;
     }

@@ -4,12 +4,13 @@
 //! sysctl changed by hand is repaired; when the file no longer asks, lvsync removes what it
 //! added and restores every sysctl, while a foreign address on `lo` stays. `ip` is the oracle.
 
+mod uml_support;
+
 use std::path::Path;
 use std::process::Command;
 
 use lvsync::desired::host::{director, nat_warnings, real_server};
 use lvsync::host::HostSystem;
-use lvsync::lab::kernel;
 use lvsync::model::load;
 use lvsync::plan::HostChange;
 use lvsync::plan::host::diff;
@@ -75,7 +76,7 @@ fn converge(host: &mut HostSystem, desired: &HostState, owned: &mut Owned) -> Ve
 
 #[test]
 fn a_real_server_is_set_up_repaired_and_cleaned_through_rtnetlink_and_proc_sys() {
-    kernel::test_in_kernel(
+    uml_support::test_in_kernel(
         "a_real_server_is_set_up_repaired_and_cleaned_through_rtnetlink_and_proc_sys",
         scratch(),
         || {

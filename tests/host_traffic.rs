@@ -6,6 +6,8 @@
 //! (ipip, gue, gre) over IPv4, in DR and TUN (ipip, gre) over IPv6, and IPv6 VIPs tunnelled to
 //! IPv4 real servers.
 
+mod uml_support;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -17,7 +19,6 @@ use std::time::Duration;
 
 use lvsync::desired::host::{director, real_server};
 use lvsync::host::HostSystem;
-use lvsync::lab::kernel;
 use lvsync::model::{Config, load};
 use lvsync::plan::host::diff;
 use lvsync::state::{HostState, Owned, SysctlKey};
@@ -141,7 +142,7 @@ fn ask(vip: &str) -> Result<String, String> {
 
 #[test]
 fn real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16() {
-    kernel::test_in_kernel("real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16", scratch(), || {
+    uml_support::test_in_kernel("real_servers_set_up_only_by_lvsync_serve_dr_and_tun_traffic_16_16", scratch(), || {
         sh("ip link add br0 type bridge && ip link set br0 up");
         for (ns, addr, addr6) in [
             ("client", "192.168.2.10", "2001:db8::a"),
@@ -341,7 +342,7 @@ fn responder(ns: &'static str) {
 /// when the file no longer asks for them.
 #[test]
 fn the_command_line_sets_up_director_and_real_servers_and_undoes_only_its_own() {
-    kernel::test_in_kernel(
+    uml_support::test_in_kernel(
         "the_command_line_sets_up_director_and_real_servers_and_undoes_only_its_own",
         scratch(),
         || {

@@ -2,10 +2,12 @@
 //! with ipvsadm, independently of lvsync's own apply of the director (which tests/lab_e2e.rs goes
 //! through); the real servers are set up by `lvsync --role real-server apply`, as in every lab.
 
+mod uml_support;
+
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::lab::{Lab, kernel};
+use lvsync::lab::Lab;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -45,7 +47,7 @@ services:
 
 #[test]
 fn every_forwarding_method_carries_traffic_through_the_lab() {
-    kernel::test_in_kernel("every_forwarding_method_carries_traffic_through_the_lab", scratch(), || {
+    uml_support::test_in_kernel("every_forwarding_method_carries_traffic_through_the_lab", scratch(), || {
         let config = lvsync::model::load(EVERY_METHOD).unwrap();
         let lab = Lab::build(&config, &file("every-method.yaml", EVERY_METHOD), Path::new(LVSYNC)).unwrap();
         let ipvsadm = [
@@ -85,22 +87,26 @@ fn every_forwarding_method_carries_traffic_through_the_lab() {
 
 #[test]
 fn a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero() {
-    kernel::test_in_kernel("a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero", scratch(), || {
-        let text = include_str!("../examples/seed-dr.yaml");
-        let config = lvsync::model::load(text).unwrap();
-        let lab = Lab::build(&config, &file("seed-dr.yaml", text), Path::new(LVSYNC)).unwrap();
-        sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
-        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
-        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);
-        let web = lab.target("web").unwrap();
-        let mut held = lab.hold(web).unwrap();
-        let first = held.first.clone();
-        sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", first.as_str(), "-g", "-w", "0"]);
-        for _ in 0..3 {
-            assert_eq!(held.ping().unwrap(), first);
-        }
-        let after = lab.send(web, 8);
-        assert_eq!(after.failed, 0, "{after:?}");
-        assert_eq!(after.by_real[&first], 0, "a real server of weight 0 takes no new connection: {after:?}");
-    });
+    uml_support::test_in_kernel(
+        "a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero",
+        scratch(),
+        || {
+            let text = include_str!("../examples/seed-dr.yaml");
+            let config = lvsync::model::load(text).unwrap();
+            let lab = Lab::build(&config, &file("seed-dr.yaml", text), Path::new(LVSYNC)).unwrap();
+            sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
+            sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
+            sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);
+            let web = lab.target("web").unwrap();
+            let mut held = lab.hold(web).unwrap();
+            let first = held.first.clone();
+            sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", first.as_str(), "-g", "-w", "0"]);
+            for _ in 0..3 {
+                assert_eq!(held.ping().unwrap(), first);
+            }
+            let after = lab.send(web, 8);
+            assert_eq!(after.failed, 0, "{after:?}");
+            assert_eq!(after.by_real[&first], 0, "a real server of weight 0 takes no new connection: {after:?}");
+        },
+    );
 }

@@ -3,6 +3,8 @@
 //! arrives, repairs drift, reloads on SIGHUP, serves metrics, refuses a second instance and
 //! leaves the kernel as it is on SIGTERM. One boot for the whole story.
 
+mod uml_support;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,8 +12,6 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use lvsync::lab::kernel;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 const VIP: &str = "192.168.2.110:80";
@@ -138,7 +138,7 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[test]
 fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
-    kernel::test_in_kernel("watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift", scratch(), || {
+    uml_support::test_in_kernel("watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift", scratch(), || {
         // Real servers must be routable for IPVS to accept them.
         sh("ip link add d0 type dummy && ip addr add 10.1.0.254/24 dev d0 && ip link set d0 up");
         let dir = scratch().join(format!("watch-kernel-{}", std::process::id()));

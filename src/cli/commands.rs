@@ -62,7 +62,7 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    Ok(model::read_file(path)?)
 }
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
