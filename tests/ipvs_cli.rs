@@ -37,7 +37,7 @@ impl Cli {
         let state = self.dir.join("state");
         Command::new(env!("CARGO_BIN_EXE_lvsync"))
             .args(args)
-            .args(["--state-dir", state.to_str().unwrap(), "--iptables", "iptables-legacy"])
+            .args(["--state-dir", state.to_str().unwrap()])
             .env("NO_COLOR", "1")
             .output()
             .unwrap()

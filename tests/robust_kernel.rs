@@ -47,9 +47,7 @@ impl Cli {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvsync"));
-        cmd.args(args)
-            .args(["--state-dir", self.state().to_str().unwrap(), "--iptables", "iptables-legacy"])
-            .env("NO_COLOR", "1");
+        cmd.args(args).args(["--state-dir", self.state().to_str().unwrap()]).env("NO_COLOR", "1");
         cmd
     }
 

@@ -82,7 +82,7 @@ impl Watch {
         let child = Command::new(LVSYNC)
             .arg("--state-dir")
             .arg(dir.join("state"))
-            .args(["--iptables", "iptables-legacy", "--log-format", "json", "-v"])
+            .args(["--log-format", "json", "-v"])
             .arg("watch")
             .arg(file)
             .args(["--resync-interval", "2", "--metrics-listen", "9100"])
@@ -148,13 +148,8 @@ fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
         // A broken file and nothing good before it: exit 1, saying where, touching nothing.
         let bad = dir.join("bad.yaml");
         fs::write(&bad, broken()).unwrap();
-        let out = Command::new(LVSYNC)
-            .arg("--state-dir")
-            .arg(dir.join("state-bad"))
-            .args(["--iptables", "iptables-legacy", "watch"])
-            .arg(&bad)
-            .output()
-            .unwrap();
+        let out =
+            Command::new(LVSYNC).arg("--state-dir").arg(dir.join("state-bad")).arg("watch").arg(&bad).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(&format!("bad.yaml:{BROKEN_LINE}:")), "{stderr}");
@@ -266,13 +261,8 @@ fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
         assert_eq!(metric(&m, "lvsync_services_managed"), 2.0, "{m}");
 
         // One lvsync per state dir.
-        let second = Command::new(LVSYNC)
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .args(["--iptables", "iptables-legacy", "watch"])
-            .arg(&file)
-            .output()
-            .unwrap();
+        let second =
+            Command::new(LVSYNC).arg("--state-dir").arg(dir.join("state")).arg("watch").arg(&file).output().unwrap();
         let stderr = String::from_utf8_lossy(&second.stderr);
         assert_eq!(second.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("another lvsync"), "{stderr}");

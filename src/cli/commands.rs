@@ -178,7 +178,7 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     warn_notes(&notes);
     let applied = director
         .apply(target(&config, &want), &Scope::All)
-        .with_context(|| format!("applying {} did not complete; changes before the failure remain", file.display()))?;
+        .with_context(|| format!("applying {} did not complete", file.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -201,7 +201,7 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     }
     let applied = director
         .execute(target(&config, &want), &Scope::All, planned.plan)
-        .with_context(|| format!("applying {} did not complete; changes before the failure remain", path.display()))?;
+        .with_context(|| format!("applying {} did not complete", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -269,6 +269,8 @@ fn export(g: &Options) -> anyhow::Result<i32> {
     state.host = crate::host::HostSystem::connect()
         .and_then(|mut h| h.observe(&keys))
         .context("cannot read this host's addresses and net.ipv4.vs sysctls")?;
-    out.text(&model::export(&state));
+    // Only what `validate` accepts, or exit 1 naming what the format cannot express.
+    let text = model::export_valid(&state)?;
+    out.text(&text);
     Ok(out.finish(0, Done::ReadOnly))
 }

@@ -9,7 +9,7 @@ mod ipvs;
 mod overlay;
 mod scope;
 
-pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent};
+pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
 pub use host::{
     FouPort, HostAddress, HostState, OwnAddress, Owned, RealServerFacts, RouteBack, SysctlKey, TunnelDevice,
 };
