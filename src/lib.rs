@@ -8,6 +8,7 @@ pub mod backend;
 pub mod cli;
 pub mod director;
 pub mod firewall;
+pub mod import;
 pub mod inventory;
 pub mod ipvs;
 pub mod lab;

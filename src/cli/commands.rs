@@ -45,6 +45,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
             }
             Ok(report.exit_code())
         }
+        Command::Import { file, from } => super::import::run(&file, from),
+        Command::Completions { shell } => Ok(super::packaging::completions(shell)),
+        Command::Manpages { dir } => super::packaging::manpages(&dir),
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
             let director = options(g);

@@ -3,13 +3,15 @@
 
 mod args;
 mod commands;
+mod import;
+mod packaging;
 mod planfile;
 
 use std::io::IsTerminal;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, Format, Global, LogFormat};
+pub use args::{Cli, Command, CompletionShell, Format, Global, ImportFormat, LogFormat};
 
 /// Run the command line; returns the process exit status.
 pub fn main() -> i32 {

@@ -1,0 +1,43 @@
+//! What packages are built from: shell completions and man pages, both generated from the same
+//! clap definitions as the command line itself, so they cannot go stale.
+
+use std::path::Path;
+
+use anyhow::Context;
+use clap::CommandFactory;
+
+use super::args::{Cli, CompletionShell};
+
+pub fn completions(shell: CompletionShell) -> i32 {
+    let shell = match shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "lvsync", &mut std::io::stdout());
+    0
+}
+
+/// `lvsync.1`, and `lvsync-COMMAND.1` for every command that is not hidden.
+pub fn manpages(dir: &Path) -> anyhow::Result<i32> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let cmd = Cli::command().version(env!("CARGO_PKG_VERSION"));
+    write_page(dir, "lvsync", cmd.clone())?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("lvsync-{}", sub.get_name());
+        let sub = sub
+            .clone()
+            .display_name(name.clone())
+            .bin_name(format!("lvsync {}", sub.get_name()))
+            .version(env!("CARGO_PKG_VERSION"));
+        write_page(dir, &name, sub)?;
+    }
+    Ok(0)
+}
+
+fn write_page(dir: &Path, name: &str, cmd: clap::Command) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut buf).with_context(|| format!("cannot render the man page {name}.1"))?;
+    let path = dir.join(format!("{name}.1"));
+    std::fs::write(&path, buf).with_context(|| format!("cannot write {}", path.display()))
+}
