@@ -110,7 +110,7 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
         }
     };
     let mut s = Service { forward: Some("nat"), ..Service::default() };
-    let mut protocol = "tcp";
+    let mut protocol = None;
     let mut family = None;
     let mut d = Defaults::default();
     let mut real_nodes = Vec::new();
@@ -137,9 +137,9 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
             "persistence_granularity" => persistence(&mut s).netmask = c.args.first().cloned(),
             "persistence_engine" => persistence(&mut s).engine = c.args.first().cloned(),
             "protocol" => match arg.as_deref() {
-                Some("tcp") => protocol = "tcp",
-                Some("udp") => protocol = "udp",
-                Some("sctp") => protocol = "sctp",
+                Some("tcp") => protocol = Some("tcp"),
+                Some("udp") => protocol = Some("udp"),
+                Some("sctp") => protocol = Some("sctp"),
                 _ => skipped.push(Skipped::new(c.line, &c.text(), "a protocol is TCP, UDP or SCTP")),
             },
             "ip_family" => match arg.as_deref() {
@@ -173,6 +173,11 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
         }
     }
     s.real_servers = real_nodes.into_iter().filter_map(|r| real_server(r, &d, skipped)).collect();
+    // keepalived 2.2 without `protocol`: TCP when a real server has a TCP-based check, else UDP
+    // (measured: "no protocol set - defaulting to UDP").
+    let tcp_checked =
+        s.real_servers.iter().any(|r| r.health.as_ref().is_some_and(|h| matches!(h.check, "tcp" | "http" | "https")));
+    let protocol = protocol.unwrap_or(if tcp_checked { "tcp" } else { "udp" });
     if s.real_servers.iter().any(|r| r.forward.is_some()) {
         let (forward, tunnel) = (s.forward, s.tunnel.take());
         for r in s.real_servers.iter_mut().filter(|r| r.forward.is_none()) {
