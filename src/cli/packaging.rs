@@ -14,8 +14,23 @@ pub fn completions(shell: CompletionShell) -> i32 {
         CompletionShell::Zsh => clap_complete::Shell::Zsh,
         CompletionShell::Fish => clap_complete::Shell::Fish,
     };
-    clap_complete::generate(shell, &mut Cli::command(), "lvsync", &mut std::io::stdout());
+    clap_complete::generate(shell, &mut visible(Cli::command()), "lvsync", &mut std::io::stdout());
     0
+}
+
+/// The command line without its hidden commands (clap_complete would offer them).
+fn visible(cmd: clap::Command) -> clap::Command {
+    let mut out = clap::Command::new("lvsync").version(env!("CARGO_PKG_VERSION"));
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    for arg in cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+        out = out.arg(arg.clone());
+    }
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        out = out.subcommand(sub.clone());
+    }
+    out
 }
 
 /// `lvsync.1`, and `lvsync-COMMAND.1` for every command that is not hidden.
