@@ -9,6 +9,7 @@ pub mod cli;
 pub mod director;
 pub mod firewall;
 pub mod import;
+pub mod health;
 pub mod inventory;
 pub mod ipvs;
 pub mod lab;
