@@ -41,7 +41,7 @@ fn what_cannot_be_converted_is_listed_on_stderr_and_the_exit_status_is_1() {
     let first = format!("{}:3: `router_id LVS_DEVEL` not converted: ", source.display());
     assert!(stderr.starts_with(&first), "{stderr}");
     assert!(
-        stderr.contains(":74: `include /etc/keepalived/other.conf` not converted: included files are not followed"),
+        stderr.contains(":77: `include /etc/keepalived/other.conf` not converted: included files are not followed"),
         "{stderr}"
     );
     assert!(stderr.trim_end().ends_with("were not converted; the file printed holds the rest"), "{stderr}");

@@ -245,9 +245,16 @@ virtual=7
 fn ldirectord_virtuals_reals_and_checks_convert() {
     let i = ldirectord(LDIRECTORD);
     let s = skipped(&i);
-    assert_eq!(s.len(), 2, "{s:#?}");
+    assert_eq!(s.len(), 3, "{s:#?}");
     assert!(s[0].starts_with("k.conf:4: `autoreload=yes` not converted"), "{}", s[0]);
-    assert!(s[1].starts_with("k.conf:30: `checktype=ping` not converted"), "{}", s[1]);
+    assert!(
+        s[1].starts_with(
+            "k.conf:10: `fallback=127.0.0.1:80 gate` not converted: a fallback on the director's loopback"
+        ),
+        "{}",
+        s[1]
+    );
+    assert!(s[2].starts_with("k.conf:30: `checktype=ping` not converted"), "{}", s[2]);
     let web = "  - name: tcp-192-168-6-240-80
     vip: \"192.168.6.240\"
     port: 80
@@ -268,9 +275,6 @@ fn ldirectord_virtuals_reals_and_checks_convert() {
         path: /index.html
         host: www.example.com
         body: Test Page
-    fallback:
-      address: \"127.0.0.1\"
-      port: 80
     real_servers:
       - address: \"192.168.6.2\"
         port: 80

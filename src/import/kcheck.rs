@@ -127,10 +127,15 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
             return None;
         }
         "dns" => {
-            h.dns = Some(Dns {
-                name: dns_name.unwrap_or_else(|| ".".into()),
-                kind: dns_type.unwrap_or_else(|| "SOA".into()).to_ascii_uppercase(),
-            })
+            // keepalived asks for the root zone when no name is given; lvsync's check needs one.
+            let name = dns_name.as_deref().map(|n| n.trim_end_matches('.')).unwrap_or("");
+            if name.is_empty() {
+                let why = "it asks for the root zone `.`; lvsync's dns check asks for a name (give DNS_CHECK a `name`)";
+                skipped.push(Skipped::new(n.line, &n.keyword, why));
+                return None;
+            }
+            let kind = dns_type.unwrap_or_else(|| "SOA".into()).to_ascii_uppercase();
+            h.dns = Some(Dns { name: name.to_string(), kind })
         }
         _ => {}
     }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::Skipped;
 use super::kcheck::{self, Defaults, number};
 use super::lexer::{self, Node};
 use super::out::{Fallback, File, Ipvs, Persistence, RealServer, Service, Timeouts, Tunnel};
+use super::{LOOPBACK_FALLBACK, Skipped};
 
 const SCHEDULERS: &[&str] =
     &["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
@@ -150,6 +150,9 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
             k if FLAGS.contains(&k) => s.scheduler_flags.extend(FLAGS.iter().find(|f| **f == k)),
             "ops" => s.one_packet = Some(true),
             "sorry_server" => match real_address(&c.args) {
+                Some((address, _)) if address.parse::<IpAddr>().is_ok_and(|a| a.is_loopback()) => {
+                    skipped.push(Skipped::new(c.line, &c.text(), LOOPBACK_FALLBACK))
+                }
                 Some((address, port)) => s.fallback = Some(Fallback { address, port }),
                 None => skipped.push(Skipped::new(c.line, &c.text(), "expected an IP address and a port")),
             },
@@ -173,11 +176,9 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
         }
     }
     s.real_servers = real_nodes.into_iter().filter_map(|r| real_server(r, &d, skipped)).collect();
-    // keepalived 2.2 without `protocol`: TCP when a real server has a TCP-based check, else UDP
-    // (measured: "no protocol set - defaulting to UDP").
-    let tcp_checked =
-        s.real_servers.iter().any(|r| r.health.as_ref().is_some_and(|h| matches!(h.check, "tcp" | "http" | "https")));
-    let protocol = protocol.unwrap_or(if tcp_checked { "tcp" } else { "udp" });
+    // keepalived 2.2 without `protocol` makes a UDP service, whatever its checks (measured in
+    // tests/import_keepalived.rs: "no protocol set - defaulting to UDP").
+    let protocol = protocol.unwrap_or("udp");
     if s.real_servers.iter().any(|r| r.forward.is_some()) {
         let (forward, tunnel) = (s.forward, s.tunnel.take());
         for r in s.real_servers.iter_mut().filter(|r| r.forward.is_none()) {

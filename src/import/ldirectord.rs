@@ -5,8 +5,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::Skipped;
 use super::out::{Dns, Fallback, File, Health, Http, Persistence, RealServer, Seconds, Service, Tls};
+use super::{LOOPBACK_FALLBACK, Skipped};
 
 /// Settings that a global line sets and a virtual section may override, with their line.
 #[derive(Debug, Clone, Default)]
@@ -255,8 +255,15 @@ fn negotiate(mut h: Health, kind: &str, v: &Virtual, skipped: &mut Vec<Skipped>)
             }
         }
         "dns" => {
+            let name = v.request.as_deref().map(|r| r.trim_end_matches('.')).unwrap_or("");
+            if name.is_empty() {
+                let line = v.kind.as_ref().map_or(v.line, |(_, l)| *l);
+                let why = "a dns check needs the name to ask for in `request=`; probed by a TCP connect instead";
+                skipped.push(Skipped::new(line, "service=dns", why));
+                return Some(h);
+            }
             h.check = "dns";
-            h.dns = Some(Dns { name: v.request.clone().unwrap_or_else(|| ".".into()), kind: "A".into() });
+            h.dns = Some(Dns { name: name.to_string(), kind: "A".into() });
         }
         "none" => {}
         other => {
@@ -310,6 +317,9 @@ fn host_port(value: &str) -> Option<(IpAddr, Option<u16>)> {
 fn fallback(value: &str) -> Result<Fallback, String> {
     let first = value.split_whitespace().next().unwrap_or("");
     let (ip, port) = host_port(first).ok_or("expected IP[:PORT] [gate|masq|ipip]")?;
+    if ip.is_loopback() {
+        return Err(LOOPBACK_FALLBACK.into());
+    }
     Ok(Fallback { address: ip.to_string(), port })
 }
 

@@ -14,6 +14,9 @@ use std::fmt;
 
 pub use lexer::{Node, parse as parse_keepalived};
 
+/// Why a sorry server on the director itself is left out.
+const LOOPBACK_FALLBACK: &str = "a fallback on the director's loopback cannot be a real server in lvsync; serve the sorry page from a real server's address";
+
 /// Which tool's configuration a text is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
