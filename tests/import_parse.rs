@@ -294,3 +294,18 @@ fn ldirectord_virtuals_reals_and_checks_convert() {
     assert!(i.text.contains("      - address: \"10.0.0.2\"\n") && i.text.contains("      - address: \"10.0.0.3\"\n"));
     assert!(i.text.contains("  - name: fwmark-7\n    fwmark: 7\n    scheduler: wrr\n    forward: tun\n"), "{}", i.text);
 }
+
+#[test]
+fn a_granularity_without_persistence_timeout_is_reported_not_made_persistent() {
+    let i = keepalived(
+        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  persistence_granularity 255.255.255.0\n  real_server 10.0.0.2 80 {\n  }\n}\n",
+    );
+    assert!(!i.text.contains("persistence"), "{}", i.text);
+    let s = skipped(&i);
+    assert_eq!(s.len(), 1, "{s:#?}");
+    assert!(
+        s[0].starts_with("k.conf:3: `persistence_granularity 255.255.255.0` not converted: it has no effect"),
+        "{}",
+        s[0]
+    );
+}

@@ -114,6 +114,7 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
     let mut family = None;
     let mut d = Defaults::default();
     let mut real_nodes = Vec::new();
+    let (mut granularity, mut engine): (Option<&Node>, Option<&Node>) = (None, None);
     for c in n.children() {
         if kcheck::common(c, &mut d, skipped) {
             continue;
@@ -134,8 +135,8 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
                     s.persistence.get_or_insert_with(Persistence::default).timeout = timeout;
                 }
             }
-            "persistence_granularity" => persistence(&mut s).netmask = c.args.first().cloned(),
-            "persistence_engine" => persistence(&mut s).engine = c.args.first().cloned(),
+            "persistence_granularity" => granularity = Some(c),
+            "persistence_engine" => engine = Some(c),
             "protocol" => match arg.as_deref() {
                 Some("tcp") => protocol = Some("tcp"),
                 Some("udp") => protocol = Some("udp"),
@@ -175,6 +176,17 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
             _ => skipped.push(Skipped::new(c.line, &c.text(), "unknown keyword in virtual_server")),
         }
     }
+    match s.persistence.as_mut() {
+        Some(p) => {
+            p.netmask = granularity.and_then(|g| g.args.first().cloned());
+            p.engine = engine.and_then(|e| e.args.first().cloned());
+        }
+        None => {
+            for c in granularity.into_iter().chain(engine) {
+                skipped.push(Skipped::new(c.line, &c.text(), "it has no effect without `persistence_timeout`"));
+            }
+        }
+    }
     s.real_servers = real_nodes.into_iter().filter_map(|r| real_server(r, &d, skipped)).collect();
     // keepalived 2.2 without `protocol` makes a UDP service, whatever its checks (measured in
     // tests/import_keepalived.rs: "no protocol set - defaulting to UDP").
@@ -203,10 +215,6 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
             one
         })
         .collect()
-}
-
-fn persistence(s: &mut Service) -> &mut Persistence {
-    s.persistence.get_or_insert_with(|| Persistence { timeout: 360, ..Persistence::default() })
 }
 
 fn real_server(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Option<RealServer> {
