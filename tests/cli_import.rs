@@ -59,8 +59,7 @@ fn a_configuration_without_checks_imports_into_a_valid_file_with_exit_0() {
     assert_eq!(validate.status.code(), Some(0), "{}{}", text(&validate.stdout), text(&validate.stderr));
 }
 
-/// The imports carry `health:`; this needs the health format (branch `health`) and fails
-/// until it is merged.
+/// The imports carry `health:`, `fallback` and checks of every kind converted.
 #[test]
 fn imports_with_health_checks_are_valid_lvsync_files() {
     for (source, name) in [(fixture("keepalived.conf"), "keepalived"), (fixture("ldirectord.cf"), "ldirectord")] {

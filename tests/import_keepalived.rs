@@ -216,8 +216,8 @@ fn keepalived_and_lvsync_build_the_same_table_from_one_configuration() {
     });
 }
 
-/// Needs the health format (branch `health`): until it is merged, `lvsync apply` refuses the
-/// imported `health:` keys and this test fails.
+/// The import carries `health:` (the checks), which `lvsync apply` must accept; one apply does
+/// not probe, so this proves the table and the file's validity, not the probing itself.
 #[test]
 fn keepalived_and_lvsync_build_the_same_table_with_passing_tcp_checks() {
     kernel::test_in_kernel("keepalived_and_lvsync_build_the_same_table_with_passing_tcp_checks", scratch(), || {

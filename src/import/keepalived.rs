@@ -69,7 +69,7 @@ fn global_defs(n: &Node, file: &mut File, skipped: &mut Vec<Skipped>) {
         let mut t = Timeouts::default();
         for pair in c.args.chunks(2) {
             let value = pair.get(1).and_then(|v| v.parse::<u32>().ok());
-            match (pair[0].as_str(), value) {
+            match (pair.first().map_or("", String::as_str), value) {
                 ("tcp", Some(v)) => t.tcp = Some(v),
                 ("tcpfin", Some(v)) => t.tcp_fin = Some(v),
                 ("udp", Some(v)) => t.udp = Some(v),

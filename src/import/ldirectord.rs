@@ -140,7 +140,8 @@ fn virtual_line(v: &mut Virtual, key: &str, value: &str, n: usize, line: &str, s
         "checktype" => v.checktype = Some((lower, n)),
         "service" => v.kind = Some((lower, n)),
         "request" => v.request = Some(value.to_string()),
-        "receive" => v.receive = Some(value.to_string()),
+        "receive" if literal(value) => v.receive = Some(value.to_string()),
+        "receive" => skipped.push(Skipped::new(n, line, REGEX)),
         "virtualhost" => v.virtualhost = Some(value.to_string()),
         "checkport" => match value.parse() {
             Ok(p) => v.checkport = Some(p),
@@ -223,7 +224,11 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
                 && let Some(http) = h.http.as_mut()
             {
                 http.path = path(request);
-                http.body = Some(receive.clone());
+                if literal(receive) {
+                    http.body = Some(receive.clone());
+                } else {
+                    skipped.push(Skipped::new(v.line, receive, REGEX));
+                }
             }
             r
         })
@@ -273,6 +278,13 @@ fn negotiate(mut h: Health, kind: &str, v: &Virtual, skipped: &mut Vec<Skipped>)
         }
     }
     Some(h)
+}
+
+const REGEX: &str = "lvsync matches a literal body substring; this regular expression is not one";
+
+/// A `receive` pattern without regular-expression syntax matches as a plain substring.
+fn literal(pattern: &str) -> bool {
+    !pattern.contains(|ch: char| "\\^$.|?*+()[]{}".contains(ch))
 }
 
 /// ldirectord requests a path relative to `/`.
