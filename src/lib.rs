@@ -11,6 +11,8 @@ pub mod director;
 pub mod error_chain;
 pub mod exec;
 pub mod firewall;
+pub mod health;
+pub mod import;
 pub mod inventory;
 pub mod ipvs;
 pub mod lab;

@@ -58,6 +58,19 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Keepalived,
+    Ldirectord,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and check desired-state files; touch nothing
@@ -117,6 +130,33 @@ pub enum Command {
         requests: u32,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout
+    #[command(
+        long_about = "Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout.\n\n\
+            Virtual servers, real servers, weights, schedulers, forwarding methods, persistence and \
+            health checks are converted. Whatever cannot be converted is listed on stderr with its \
+            line, and the exit status is 1; the file printed is still valid. `include` is not followed.",
+        after_help = "Exit status: 0 everything converted; 1 something was not (listed on stderr) or an error."
+    )]
+    Import {
+        /// keepalived.conf or ldirectord.cf
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The source's format; detected from its content when left out
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        from: Option<ImportFormat>,
+    },
+    /// Print shell completions (bash, zsh or fish) on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Write the man pages (lvsync.1 and one page per command) into DIR; used to build packages
+    #[command(hide = true)]
+    Manpages {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
     /// Run by `lvsync lab` inside its kernel
     #[command(name = "lab-inner", hide = true)]

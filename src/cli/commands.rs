@@ -51,6 +51,9 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             }
             Ok(out.finish(report.exit_code(), Done::ReadOnly))
         }
+        Command::Import { file, from } => super::import::run(&file, from),
+        Command::Completions { shell } => Ok(super::packaging::completions(shell)),
+        Command::Manpages { dir } => super::packaging::manpages(&dir),
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
             let director = g.clone();

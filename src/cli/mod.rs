@@ -4,7 +4,9 @@
 
 mod args;
 mod commands;
+mod import;
 mod output;
+mod packaging;
 mod planfile;
 mod resolve;
 
@@ -12,7 +14,7 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, Format, Global, LogFormat};
+pub use args::{Cli, Command, CompletionShell, Format, Global, ImportFormat, LogFormat};
 pub use resolve::{Logging, Resolved};
 
 /// Run the command line; returns the process exit status.
