@@ -18,5 +18,7 @@ pub mod ipvs;
 pub mod lab;
 pub mod model;
 pub mod plan;
+pub mod review;
+pub mod snapshot;
 pub mod state;
 pub mod watch;

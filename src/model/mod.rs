@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 pub use config::{Config, FirewallAction, Intent, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
-pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export::{EXPORT_HEADER, derived_name, export, to_raw};
 pub use schema::schema_json;
 
 use crate::state::{Ownership, Timeouts};
