@@ -46,7 +46,7 @@ pub struct SnapshotChain {
 pub struct SnapshotInventory {
     /// False: the director had no inventory (nothing applied yet, or lost).
     pub found: bool,
-    /// Service id (`tcp/192.168.2.110:80`, `fwmark/ipv4/42`) -> its name in the file, if any.
+    /// Service id (`tcp/192.168.2.110:80`, `fwmark/42`) -> its name in the file, if any.
     pub services: BTreeMap<String, Option<String>>,
     /// The families in which lvsync made firewall chains; absent when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
