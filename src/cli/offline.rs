@@ -37,7 +37,8 @@ pub fn export(g: &director::Options) -> anyhow::Result<i32> {
 pub fn plan(file: &Path, format: Format, opts: &Options) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
-    let snap_text = read(&opts.snapshot)?;
+    let snap_text = std::fs::read_to_string(&opts.snapshot)
+        .with_context(|| format!("cannot read the snapshot {}", opts.snapshot.display()))?;
     let snapshot = Snapshot::parse(&snap_text)
         .and_then(|s| {
             let warning = s.check(SystemTime::now(), Duration::from_secs(opts.max_age), opts.node.as_deref())?;

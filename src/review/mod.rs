@@ -6,6 +6,8 @@
 
 mod render;
 mod settings;
+#[cfg(test)]
+mod tests;
 
 pub use render::{json, render_markdown, render_text};
 pub use settings::{Setting, SettingChange};
