@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 pub use config::{Config, FirewallAction, Intent, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
-pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export::{EXPORT_HEADER, derived_name, export, to_raw};
 pub use export_check::{Inexpressible, export_valid};
 pub use schema::schema_json;
 pub use source::{MAX_FILE_BYTES, ReadError, read_file};
