@@ -28,13 +28,19 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             out.text(&model::schema_json());
             Ok(out.finish(0, Done::ReadOnly))
         }
-        Command::Plan { file, format, detailed_exitcode, out, diff } => {
+        Command::Plan { file, format, detailed_exitcode, diff, observed: Some(snapshot), max_age, node, .. } => {
+            let opts = super::offline::Options { snapshot, max_age, node, detailed: detailed_exitcode, diff };
+            super::offline::plan(&file, format, &opts)
+        }
+        Command::Plan { file, format, detailed_exitcode, out, diff, .. } => {
             plan(g, &file, format, detailed_exitcode, out.as_deref(), diff)
         }
         Command::Apply { file: Some(file), format, .. } => apply(g, &file, format),
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
-        Command::Export => export(g),
+        Command::Export { format: Format::Text } => export(g),
+        Command::Export { format: Format::Json } => super::offline::export(g),
+        Command::Diff { old, new, format } => super::diff::run(&old, &new, format),
         Command::Lab { file, requests, format } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
@@ -51,6 +57,9 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             }
             Ok(out.finish(report.exit_code(), Done::ReadOnly))
         }
+        Command::Import { file, from } => super::import::run(&file, from),
+        Command::Completions { shell } => Ok(super::packaging::completions(shell)),
+        Command::Manpages { dir } => super::packaging::manpages(&dir),
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
             let director = g.clone();
@@ -61,12 +70,12 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
+pub(super) fn read(path: &Path) -> anyhow::Result<String> {
     Ok(model::read_file(path)?)
 }
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
-fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
+pub(super) fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
     let start = std::time::Instant::now();
     let config = model::load(text).map_err(|diags| {
         let n = diags.len();
@@ -120,7 +129,7 @@ fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
-fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
+pub(super) fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
     match format {
         Format::Text => out.text(&plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
         Format::Json => out.json(&plan::json(plan)),

@@ -4,7 +4,11 @@
 
 mod args;
 mod commands;
+mod diff;
+mod import;
+mod offline;
 mod output;
+mod packaging;
 mod planfile;
 mod resolve;
 
@@ -12,7 +16,7 @@ use std::io::IsTerminal;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, Format, Global, LogFormat};
+pub use args::{Cli, Command, CompletionShell, DiffFormat, Format, Global, ImportFormat, LogFormat};
 pub use resolve::{Logging, Resolved};
 
 /// Run the command line; returns the process exit status.

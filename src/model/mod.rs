@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 pub use config::{Config, DirectorSpec, FirewallAction, Intent, IpvsSysctls, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
-pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export::{EXPORT_HEADER, derived_name, export, to_raw};
 pub use export_check::{Inexpressible, export_valid};
 pub use host::{uses_ipv6, valid_interface};
 pub use schema::schema_json;
