@@ -14,7 +14,7 @@ pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
     Timeouts, Tunnel, TunnelChecksum, TunnelType,
 };
-pub use overlay::{Drain, Overlays, RealOf, WeightOverride};
+pub use overlay::{Added, Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
 
 use std::collections::BTreeMap;

@@ -19,6 +19,7 @@ use crate::director::{self, Director};
 use crate::error_chain::error_chain;
 use crate::model::Config;
 use crate::plan::{Change, Plan};
+use crate::state::Overlays;
 
 pub use crate::director::Scope;
 
@@ -34,14 +35,25 @@ fn describe(scope: &Scope) -> String {
 pub trait Reconciler {
     type Error: std::error::Error + 'static;
 
-    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), Self::Error>;
+    /// `overlays` (health verdicts) are laid over the file's state.
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        overlays: &Overlays,
+        scope: &Scope,
+    ) -> Result<(Plan, Executed), Self::Error>;
 }
 
 impl Reconciler for Director {
     type Error = director::Error;
 
-    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
-        let desired = crate::desired::desired(config, &crate::state::Overlays::default());
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        overlays: &Overlays,
+        scope: &Scope,
+    ) -> Result<(Plan, Executed), director::Error> {
+        let desired = crate::desired::desired(config, overlays);
         let applied = self.apply(director::Target { desired: &desired, ownership: config.ownership }, scope)?;
         Ok((applied.plan, applied.executed))
     }
@@ -49,6 +61,9 @@ impl Reconciler for Director {
 
 /// Parses and validates the file's text; the error is the rendered diagnostics (with lines).
 pub type Parse = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
+
+/// The overlays in effect for a config now (health verdicts); read at every reconcile.
+pub type OverlaysOf = Box<dyn Fn(&Config) -> Overlays + Send>;
 
 /// Above this many changes, each one is logged at debug level only (a first apply of thousands).
 const LIST_CHANGES_UP_TO: usize = 100;
@@ -89,6 +104,9 @@ pub struct Engine<R: Reconciler> {
     retry_at: Option<Instant>,
     resync_every: Duration,
     next_resync: Instant,
+    overlays_of: Option<OverlaysOf>,
+    /// The overlays of the last successful reconcile.
+    overlays: Overlays,
 }
 
 impl<R: Reconciler> Engine<R> {
@@ -106,7 +124,42 @@ impl<R: Reconciler> Engine<R> {
             retry_at: None,
             resync_every,
             next_resync: Instant::now() + resync_every,
+            overlays_of: None,
+            overlays: Overlays::default(),
         }
+    }
+
+    /// Lay these overlays (health verdicts) over the file at every reconcile.
+    pub fn with_overlays(mut self, overlays_of: OverlaysOf) -> Self {
+        self.overlays_of = Some(overlays_of);
+        self
+    }
+
+    /// The file being enforced.
+    pub fn enforced(&self) -> Option<&Config> {
+        self.last_good.as_ref().map(|g| &g.config)
+    }
+
+    /// The overlays the kernel was last brought to.
+    pub fn overlays(&self) -> &Overlays {
+        &self.overlays
+    }
+
+    /// A verdict changed: reconcile only the services whose overlays differ now, and nothing if
+    /// none does (a down real server `min_healthy` keeps in). A failed reconcile is waiting for
+    /// its retry of everything, which reads the overlays then.
+    pub fn overlays_changed(&mut self) {
+        let (Some(good), Some(of)) = (&self.last_good, &self.overlays_of) else { return };
+        if self.retry_at.is_some() {
+            return;
+        }
+        let config = good.config.clone();
+        let now = of(&config);
+        let services = now.services_differing(&self.overlays);
+        if services.is_empty() {
+            return;
+        }
+        self.reconcile(Trigger::Health, &config, Scope::Services(services));
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
@@ -293,12 +346,21 @@ impl<R: Reconciler> Engine<R> {
     }
 
     fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
+        let overlays = self.overlays_of.as_ref().map(|of| of(config)).unwrap_or_default();
+        // Services whose verdicts changed meanwhile are brought along.
+        let scope = match scope {
+            Scope::Services(mut keys) => {
+                keys.extend(overlays.services_differing(&self.overlays));
+                Scope::Services(keys)
+            }
+            all => all,
+        };
         let started = Instant::now();
         if scope == Scope::All {
             self.next_resync = started + self.resync_every;
         }
         let described = describe(&scope);
-        match self.reconciler.reconcile(config, &scope) {
+        match self.reconciler.reconcile(config, &overlays, &scope) {
             Ok((plan, executed)) => {
                 // Metrics first: whoever sees the log line finds them already counted.
                 self.metrics.applied(trigger, &plan);
@@ -347,6 +409,7 @@ impl<R: Reconciler> Engine<R> {
                     warn!(trigger = trigger.as_str(), note = %note, "note from planning");
                 }
                 self.applied = Some(config.clone());
+                self.overlays = overlays;
                 if self.retry_at.take().is_some() {
                     info!(trigger = trigger.as_str(), "recovered: the kernel is as the file says again");
                 }

@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod engine;
 pub mod follow;
+pub mod health;
 pub mod http;
 pub mod log;
 pub mod metrics;
@@ -38,6 +39,8 @@ pub enum Trigger {
     Sighup,
     Resync,
     Retry,
+    /// A health verdict changed.
+    Health,
 }
 
 impl Trigger {
@@ -48,6 +51,7 @@ impl Trigger {
             Trigger::Sighup => "sighup",
             Trigger::Resync => "resync",
             Trigger::Retry => "retry",
+            Trigger::Health => "health",
         }
     }
 }
@@ -91,6 +95,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("cannot start the health-checking thread")]
+    Health(#[source] io::Error),
     #[error("cannot install the SIGHUP/SIGTERM/SIGINT handlers")]
     Signals(#[source] io::Error),
     #[error(transparent)]
@@ -139,6 +145,7 @@ enum Event {
     File,
     Hangup,
     Stop(i32),
+    Health(Box<crate::health::verdict::Transition>),
 }
 
 /// The watch daemon over any reconciler: serve metrics, follow the file, apply it, and loop
@@ -176,16 +183,25 @@ pub fn run_with<R: Reconciler>(
         })
         .map_err(Error::Signals)?;
     // Watching starts before the first read, so no change can slip between them.
-    let file_tx = tx;
+    let file_tx = tx.clone();
     let mut follower = Follower::start(file, DEBOUNCE, move || {
         let _ = file_tx.send(Event::File);
     })?;
 
-    let mut engine = Engine::new(file, reconciler, parse, metrics, resync_every);
+    // Probing runs on a thread of its own: it never delays a reconcile or a signal.
+    let prober = health::start(tx.clone(), Event::Health, &metrics).map_err(Error::Health)?;
+    let mut engine =
+        Engine::new(file, reconciler, parse, metrics.clone(), resync_every).with_overlays(health::overlays_of(&prober));
     engine.start().map_err(|err| match err {
         StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },
         StartError::Invalid(diagnostics) => Error::Invalid { path: file.to_path_buf(), diagnostics },
     })?;
+    let follow_targets = |engine: &Engine<R>| {
+        if let Some(config) = engine.enforced() {
+            health::follow(&prober, config, &metrics);
+        }
+    };
+    follow_targets(&engine);
 
     loop {
         let wait = engine.deadline().saturating_duration_since(Instant::now());
@@ -195,25 +211,33 @@ pub fn run_with<R: Reconciler>(
                 // A directory removed and made again sends no event to the old watch: re-arm,
                 // and read the file the re-armed watch may have missed.
                 match follower.refresh() {
-                    Ok(true) => engine.file_event(Trigger::FileChange),
+                    Ok(true) => {
+                        engine.file_event(Trigger::FileChange);
+                        follow_targets(&engine);
+                    }
                     Ok(false) => {}
                     Err(err) => {
                         warn!(error = %crate::error_chain::error_chain(&err), "cannot watch a directory on the file's path; changes there may be seen late")
                     }
                 }
                 engine.tick(Instant::now());
+                follow_targets(&engine);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
         tracing::debug!("event received");
         // Whatever queued up during the last reconcile is handled once.
-        let (mut file_changed, mut hangup, mut stop) = (false, false, None);
+        let (mut file_changed, mut hangup, mut stop, mut verdicts) = (false, false, None, false);
         for event in std::iter::once(first).chain(rx.try_iter()) {
             match event {
                 Event::File => file_changed = true,
                 Event::Hangup => hangup = true,
                 Event::Stop(signal) => stop = Some(signal),
+                Event::Health(t) => {
+                    health::log(&t, engine.enforced(), &metrics);
+                    verdicts = true;
+                }
             }
         }
         if let Some(signal) = stop {
@@ -229,6 +253,15 @@ pub fn run_with<R: Reconciler>(
             engine.file_event(Trigger::Sighup);
         } else if file_changed {
             engine.file_event(Trigger::FileChange);
+        }
+        if hangup || file_changed {
+            follow_targets(&engine);
+        }
+        if verdicts {
+            engine.overlays_changed();
+            if let Some(config) = engine.enforced() {
+                metrics.real_servers_up(config, &prober.shared().verdicts());
+            }
         }
     }
     signal_handle.close();
