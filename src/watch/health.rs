@@ -15,7 +15,11 @@ use crate::health::verdict::{State, Transition};
 use crate::model::Config;
 
 /// Start the prober; every transition is sent as `wrap(transition)` into the loop's channel.
-pub fn start<E: Send + 'static>(tx: Sender<E>, wrap: fn(Box<Transition>) -> E, metrics: &Metrics) -> io::Result<Runner> {
+pub fn start<E: Send + 'static>(
+    tx: Sender<E>,
+    wrap: fn(Box<Transition>) -> E,
+    metrics: &Metrics,
+) -> io::Result<Runner> {
     let tx = std::sync::Mutex::new(tx);
     let sink = Arc::new(move |t: Transition| {
         if let Ok(tx) = tx.lock() {
