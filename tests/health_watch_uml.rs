@@ -284,6 +284,16 @@ fn a_stopped_responder_leaves_the_pool_comes_back_and_the_fallback_serves_when_n
                 "{m}"
             );
 
+            // Each verdict reached the kernel within 100 ms of the probe that decided it.
+            let applied: Vec<f64> = read_log()
+                .lines()
+                .filter(|l| l.contains("the verdicts are in the kernel"))
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["since_probe_ms"].as_f64().unwrap())
+                .collect();
+            eprintln!("from the deciding probe to the kernel, ms: {applied:?}");
+            assert!(applied.len() >= 5, "{applied:?}");
+            assert!(applied.iter().all(|ms| *ms < 100.0), "{applied:?}");
+
             // SAFETY: kill(2) on the pid of a child this test spawned.
             assert_eq!(unsafe { libc::kill(watch.id() as i32, libc::SIGTERM) }, 0);
             assert!(watch.wait().unwrap().success(), "{}", read_log());

@@ -50,8 +50,8 @@ fn a_verdict_reconciles_its_service_alone_and_an_unchanged_one_nothing() {
     e.start().unwrap();
 
     *now.lock().unwrap() = quiesce(2, 1);
-    e.overlays_changed();
-    e.overlays_changed();
+    assert!(e.overlays_changed());
+    assert!(!e.overlays_changed());
     let calls = &e.reconciler().calls;
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[0], (Scope::All, Overlays::default()));
@@ -60,7 +60,7 @@ fn a_verdict_reconciles_its_service_alone_and_an_unchanged_one_nothing() {
 
     // Up again: back to the file's weight, that service alone.
     *now.lock().unwrap() = Overlays::default();
-    e.overlays_changed();
+    assert!(e.overlays_changed());
     assert_eq!(e.reconciler().calls[2], (Scope::Services([key(2)].into()), Overlays::default()));
 }
 

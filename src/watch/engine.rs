@@ -147,19 +147,21 @@ impl<R: Reconciler> Engine<R> {
 
     /// A verdict changed: reconcile only the services whose overlays differ now, and nothing if
     /// none does (a down real server `min_healthy` keeps in). A failed reconcile is waiting for
-    /// its retry of everything, which reads the overlays then.
-    pub fn overlays_changed(&mut self) {
-        let (Some(good), Some(of)) = (&self.last_good, &self.overlays_of) else { return };
+    /// its retry of everything, which reads the overlays then. True when it reconciled and
+    /// succeeded.
+    pub fn overlays_changed(&mut self) -> bool {
+        let (Some(good), Some(of)) = (&self.last_good, &self.overlays_of) else { return false };
         if self.retry_at.is_some() {
-            return;
+            return false;
         }
         let config = good.config.clone();
         let now = of(&config);
         let services = now.services_differing(&self.overlays);
         if services.is_empty() {
-            return;
+            return false;
         }
         self.reconcile(Trigger::Health, &config, Scope::Services(services));
+        self.retry_at.is_none()
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {

@@ -228,7 +228,7 @@ pub fn run_with<R: Reconciler>(
         };
         tracing::debug!("event received");
         // Whatever queued up during the last reconcile is handled once.
-        let (mut file_changed, mut hangup, mut stop, mut verdicts) = (false, false, None, false);
+        let (mut file_changed, mut hangup, mut stop, mut verdicts) = (false, false, None, None);
         for event in std::iter::once(first).chain(rx.try_iter()) {
             match event {
                 Event::File => file_changed = true,
@@ -236,7 +236,7 @@ pub fn run_with<R: Reconciler>(
                 Event::Stop(signal) => stop = Some(signal),
                 Event::Health(t) => {
                     health::log(&t, engine.enforced(), &metrics);
-                    verdicts = true;
+                    verdicts = Some(t.at);
                 }
             }
         }
@@ -257,8 +257,15 @@ pub fn run_with<R: Reconciler>(
         if hangup || file_changed {
             follow_targets(&engine);
         }
-        if verdicts {
-            engine.overlays_changed();
+        if let Some(decided) = verdicts {
+            if engine.overlays_changed() {
+                let since = std::time::SystemTime::now().duration_since(decided).unwrap_or_default();
+                info!(
+                    trigger = Trigger::Health.as_str(),
+                    since_probe_ms = since.as_micros() as f64 / 1000.0,
+                    "health: the verdicts are in the kernel"
+                );
+            }
             if let Some(config) = engine.enforced() {
                 metrics.real_servers_up(config, &prober.shared().verdicts());
             }
