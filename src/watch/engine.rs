@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, error, info, warn};
 
 use super::backoff::Backoff;
+use super::drain::{ConnsOf, Draining};
 use super::follow::{Check, Detector, Snapshot};
 use super::metrics::Metrics;
 use super::partial;
@@ -105,6 +106,7 @@ pub struct Engine<R: Reconciler> {
     resync_every: Duration,
     next_resync: Instant,
     overlays_of: Option<OverlaysOf>,
+    draining: Option<Draining>,
     /// The overlays of the last successful reconcile.
     overlays: Overlays,
 }
@@ -125,6 +127,7 @@ impl<R: Reconciler> Engine<R> {
             resync_every,
             next_resync: Instant::now() + resync_every,
             overlays_of: None,
+            draining: None,
             overlays: Overlays::default(),
         }
     }
@@ -133,6 +136,22 @@ impl<R: Reconciler> Engine<R> {
     pub fn with_overlays(mut self, overlays_of: OverlaysOf) -> Self {
         self.overlays_of = Some(overlays_of);
         self
+    }
+
+    /// Drain real servers that leave the file (weight 0 until idle or `drain_timeout`), with
+    /// their active connections read by `conns`.
+    pub fn with_drains(mut self, conns: ConnsOf) -> Self {
+        self.draining = Some(Draining::new(conns));
+        self
+    }
+
+    /// The overlays for `config` now: health verdicts and drains.
+    fn overlays_now(&self, config: &Config) -> Overlays {
+        let mut overlays = self.overlays_of.as_ref().map(|of| of(config)).unwrap_or_default();
+        if let Some(d) = &self.draining {
+            d.overlay(&mut overlays);
+        }
+        overlays
     }
 
     /// The file being enforced.
@@ -150,12 +169,12 @@ impl<R: Reconciler> Engine<R> {
     /// its retry of everything, which reads the overlays then. True when it reconciled and
     /// succeeded.
     pub fn overlays_changed(&mut self) -> bool {
-        let (Some(good), Some(of)) = (&self.last_good, &self.overlays_of) else { return false };
+        let Some(good) = &self.last_good else { return false };
         if self.retry_at.is_some() {
             return false;
         }
         let config = good.config.clone();
-        let now = of(&config);
+        let now = self.overlays_now(&config);
         let services = now.services_differing(&self.overlays);
         if services.is_empty() {
             return false;
@@ -304,17 +323,25 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    /// The deadline for [`Engine::tick`]: the next retry or resync.
+    /// The deadline for [`Engine::tick`]: the next retry, resync or look at draining real
+    /// servers.
     pub fn deadline(&self) -> Instant {
-        match self.retry_at {
+        let at = match self.retry_at {
             Some(retry) => retry.min(self.next_resync),
             None => self.next_resync,
+        };
+        match self.draining.as_ref().and_then(Draining::deadline) {
+            Some(drain) => at.min(drain),
+            None => at,
         }
     }
 
     /// Time passed: retry a failed reconcile, or resync to undo drift, when due.
     pub fn tick(&mut self, now: Instant) {
         let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
+        if self.draining.as_mut().is_some_and(|d| d.check(now, SystemTime::now())) {
+            self.overlays_changed();
+        }
         if self.retry_at.is_some_and(|at| at <= now) {
             self.reconcile(Trigger::Retry, &config, Scope::All);
         } else if self.next_resync <= now {
@@ -348,7 +375,10 @@ impl<R: Reconciler> Engine<R> {
     }
 
     fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
-        let overlays = self.overlays_of.as_ref().map(|of| of(config)).unwrap_or_default();
+        if let (Some(d), Some(prev)) = (&mut self.draining, &self.applied) {
+            d.leaving(prev, config, SystemTime::now());
+        }
+        let overlays = self.overlays_now(config);
         // Services whose verdicts changed meanwhile are brought along.
         let scope = match scope {
             Scope::Services(mut keys) => {

@@ -4,6 +4,7 @@
 //! order and decides in [`engine`], so a reconcile never runs concurrently with another.
 
 pub mod backoff;
+pub mod drain;
 pub mod engine;
 pub mod follow;
 pub mod health;
@@ -138,7 +139,12 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
         return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
     }
     let director = Director::open(&opts.director)?;
-    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load))
+    // Its own netlink socket: reading connection counts never waits for a reconcile's.
+    let mut ipvs =
+        crate::ipvs::IpvsBackend::connect().map_err(|e| director::Error::from(crate::backend::Error::from(e)))?;
+    let conns: drain::ConnsOf =
+        Box::new(move |keys| ipvs.active_conns(keys).map_err(|e| crate::error_chain::error_chain(&e)));
+    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load), Some(conns))
 }
 
 enum Event {
@@ -156,6 +162,7 @@ pub fn run_with<R: Reconciler>(
     metrics_listen: Option<&str>,
     reconciler: R,
     parse: Parse,
+    drains: Option<drain::ConnsOf>,
 ) -> Result<(), Error> {
     let metrics = Arc::new(Metrics::new());
     if let Some(text) = metrics_listen {
@@ -192,6 +199,9 @@ pub fn run_with<R: Reconciler>(
     let prober = health::start(tx.clone(), Event::Health, &metrics).map_err(Error::Health)?;
     let mut engine =
         Engine::new(file, reconciler, parse, metrics.clone(), resync_every).with_overlays(health::overlays_of(&prober));
+    if let Some(conns) = drains {
+        engine = engine.with_drains(conns);
+    }
     engine.start().map_err(|err| match err {
         StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },
         StartError::Invalid(diagnostics) => Error::Invalid { path: file.to_path_buf(), diagnostics },
