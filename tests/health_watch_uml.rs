@@ -115,11 +115,20 @@ impl Responder {
                         accepted.fetch_add(1, Ordering::SeqCst);
                         let _ = conn.set_nonblocking(false);
                         let _ = conn.set_read_timeout(Some(Duration::from_millis(300)));
-                        let mut buf = [0u8; 512];
-                        if conn.read(&mut buf).is_ok_and(|n| n > 0) {
-                            let _ = conn.write_all(format!("HTTP/1.0 200 OK\r\n\r\n{name}").as_bytes());
-                        }
-                        let _ = conn.shutdown(Shutdown::Both);
+                        // A long-lived connection asks `HOLD` and is answered until it closes.
+                        std::thread::spawn(move || {
+                            let mut buf = [0u8; 512];
+                            while let Ok(n @ 1..) = conn.read(&mut buf) {
+                                if buf[..n].starts_with(b"HOLD") {
+                                    let _ = conn.set_read_timeout(None);
+                                    let _ = conn.write_all(format!("{name}\n").as_bytes());
+                                    continue;
+                                }
+                                let _ = conn.write_all(format!("HTTP/1.0 200 OK\r\n\r\n{name}").as_bytes());
+                                break;
+                            }
+                            let _ = conn.shutdown(Shutdown::Both);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -148,6 +157,19 @@ fn request(client: &Netns, port: u16) -> Result<String, String> {
         })
         .map_err(|e| e.to_string())
         .and_then(|out| out.split("\r\n\r\n").nth(1).map(str::to_string).ok_or(format!("no body in `{out}`")))
+}
+
+/// A long-lived connection from the client to the VIP, and one exchange on it.
+fn hold(client: &Netns) -> TcpStream {
+    client.run(|| TcpStream::connect("192.168.2.110:80")).unwrap()
+}
+
+fn ping(s: &mut TcpStream) -> String {
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"HOLD\n").unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n]).trim().to_string()
 }
 
 /// `n` requests: every answer's server; panics on a failed one.
@@ -270,15 +292,48 @@ fn a_stopped_responder_leaves_the_pool_comes_back_and_the_fallback_serves_when_n
             });
             assert_eq!(requests(&client, 80, 5), vec!["rs2"; 5]);
 
+            // A long-lived connection to rs1; rs1 leaves web in the file: it drains (weight 0)
+            // while the connection works, and is deleted once the connection closes.
+            rs1.start();
+            wait_for("rs1 back again", Duration::from_secs(10), || weight(80, "10.2.1.2:80") == Some(1));
+            let mut held =
+                (0..6).map(|_| hold(&client)).find_map(|mut s| (ping(&mut s) == "rs1").then_some(s)).unwrap();
+            fs::write(
+                path,
+                file().replacen(
+                    "      - address: 10.2.1.2\n      - address: 10.2.2.2\n",
+                    "      - address: 10.2.2.2\n",
+                    1,
+                ),
+            )
+            .unwrap();
+            wait_for("rs1 draining", Duration::from_secs(10), || {
+                read_log().contains("draining a real server that left the file")
+            });
+            assert_eq!(weight(80, "10.2.1.2:80"), Some(0));
+            for _ in 0..3 {
+                std::thread::sleep(Duration::from_millis(500));
+                assert_eq!(ping(&mut held), "rs1");
+                assert_eq!(weight(80, "10.2.1.2:80"), Some(0), "deleted while a connection is active");
+            }
+            assert_eq!(requests(&client, 80, 5), vec!["rs2"; 5]);
+            drop(held);
+            let took =
+                wait_for("rs1 deleted once idle", Duration::from_secs(10), || weight(80, "10.2.1.2:80").is_none());
+            eprintln!("drain: deleted {took:?} after its last connection closed");
+            assert_eq!(weight(8080, "10.2.1.2:80"), Some(1));
+
             let m = metrics();
             for line in [
-                "lvsync_real_server_up{service=\"web\",real_server=\"10.2.1.2:80\"} 0",
+                "lvsync_real_server_up{service=\"web-remove\",real_server=\"10.2.1.2:80\"} 1",
                 "lvsync_real_server_up{service=\"web\",real_server=\"10.2.2.2:80\"} 1",
                 "lvsync_health_transitions_total{to=\"down\"} 3",
-                "lvsync_health_transitions_total{to=\"up\"} 2",
+                "lvsync_health_transitions_total{to=\"up\"} 3",
             ] {
                 assert!(m.lines().any(|l| l == line), "missing `{line}` in\n{m}");
             }
+            // rs1 left web: it is no longer reported there.
+            assert!(!m.contains("service=\"web\",real_server=\"10.2.1.2:80\""), "{m}");
             assert!(
                 m.lines().any(|l| l.starts_with("lvsync_health_probes_total{check=\"tcp\",result=\"fail\"}")),
                 "{m}"
