@@ -1,6 +1,6 @@
 //! The validated, defaulted domain form of a desired-state file.
 
-pub use crate::health::spec::ServiceHealth;
+pub use crate::state::health::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Service, ServiceKey, State, Timeouts};
 

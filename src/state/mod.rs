@@ -3,6 +3,7 @@
 //! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
 
 mod firewall;
+pub mod health;
 mod inventory;
 mod ipvs;
 mod overlay;
