@@ -35,6 +35,7 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
         Command::Export => export(g),
+        Command::Status { format } => super::status::status(g, format),
         Command::Lab { file, requests, format } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;

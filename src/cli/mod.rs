@@ -7,6 +7,7 @@ mod commands;
 mod output;
 mod planfile;
 mod resolve;
+mod status;
 
 use std::io::IsTerminal;
 

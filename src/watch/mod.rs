@@ -12,6 +12,7 @@ pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod partial;
+pub mod status;
 pub mod touched;
 
 pub use log::{LogFormat, init_logging};
@@ -21,7 +22,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -144,7 +145,9 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
         crate::ipvs::IpvsBackend::connect().map_err(|e| director::Error::from(crate::backend::Error::from(e)))?;
     let conns: drain::ConnsOf =
         Box::new(move |keys| ipvs.active_conns(keys).map_err(|e| crate::error_chain::error_chain(&e)));
-    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load), Some(conns))
+    let dir = opts.director.state_dir.clone();
+    let listen = opts.metrics_listen.as_deref();
+    run_with(&opts.file, opts.resync_interval, listen, director, Box::new(load), Some(conns), Some(&dir))
 }
 
 enum Event {
@@ -163,6 +166,7 @@ pub fn run_with<R: Reconciler>(
     reconciler: R,
     parse: Parse,
     drains: Option<drain::ConnsOf>,
+    state_dir: Option<&Path>,
 ) -> Result<(), Error> {
     let metrics = Arc::new(Metrics::new());
     if let Some(text) = metrics_listen {
@@ -206,9 +210,13 @@ pub fn run_with<R: Reconciler>(
         StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },
         StartError::Invalid(diagnostics) => Error::Invalid { path: file.to_path_buf(), diagnostics },
     })?;
+    let writer = state_dir.map(status::Writer::start).transpose().map_err(Error::Health)?;
     let follow_targets = |engine: &Engine<R>| {
         if let Some(config) = engine.enforced() {
             health::follow(&prober, config, &metrics);
+            if let Some(writer) = &writer {
+                writer.write(status::record(config, &prober.shared().verdicts(), engine.overlays(), SystemTime::now()));
+            }
         }
     };
     follow_targets(&engine);
@@ -276,9 +284,7 @@ pub fn run_with<R: Reconciler>(
                     "health: the verdicts are in the kernel"
                 );
             }
-            if let Some(config) = engine.enforced() {
-                metrics.real_servers_up(config, &prober.shared().verdicts());
-            }
+            follow_targets(&engine);
         }
     }
     signal_handle.close();
