@@ -2,7 +2,7 @@
 //! delete a service that left the file) and the lock that keeps one lvsync per directory.
 
 use std::collections::{BTreeMap, BTreeSet};
-mod secure;
+pub(crate) mod secure;
 
 use std::fs::{self, File};
 use std::io;

@@ -174,6 +174,11 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
+    /// Health, weights (file and kernel) and drains, as `watch` sees them; works while it runs
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Boot a throw-away kernel, build the director, real servers and a client, apply FILE and send requests
     Lab {
         #[arg(value_name = "FILE")]

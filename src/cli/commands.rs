@@ -41,6 +41,7 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
         Command::Export { format: Format::Text } => export(g),
         Command::Export { format: Format::Json } => super::offline::export(g),
         Command::Diff { old, new, format } => super::diff::run(&old, &new, format),
+        Command::Status { format } => super::status::status(g, format),
         Command::Lab { file, requests, format } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;

@@ -11,6 +11,7 @@ mod output;
 mod packaging;
 mod planfile;
 mod resolve;
+mod status;
 
 use std::io::IsTerminal;
 

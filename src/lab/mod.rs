@@ -8,7 +8,7 @@
 mod client;
 mod inner;
 pub mod kernel;
-mod netns;
+pub mod netns;
 mod report;
 mod responder;
 pub mod topology;

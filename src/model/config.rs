@@ -1,7 +1,7 @@
 //! The validated, defaulted domain form of a desired-state file.
 
 pub use super::host::{DirectorSpec, IpvsSysctls};
-pub use crate::health::spec::ServiceHealth;
+pub use crate::state::health::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Service, ServiceKey, State, Timeouts};
 

@@ -3,6 +3,7 @@
 //! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
 
 mod firewall;
+pub mod health;
 mod host;
 mod inventory;
 mod ipvs;
@@ -18,7 +19,7 @@ pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
     Timeouts, Tunnel, TunnelChecksum, TunnelType,
 };
-pub use overlay::{Drain, Overlays, RealOf, WeightOverride};
+pub use overlay::{Added, Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
 
 use std::collections::BTreeMap;

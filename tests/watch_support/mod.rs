@@ -31,7 +31,12 @@ pub struct Recorder {
 impl Reconciler for Recorder {
     type Error = KernelError;
 
-    fn reconcile(&mut self, config: &Config, reach: &Scope) -> Result<(Plan, Executed), KernelError> {
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        _overlays: &lvsync::state::Overlays,
+        reach: &Scope,
+    ) -> Result<(Plan, Executed), KernelError> {
         self.calls.push((reach.clone(), config.clone()));
         if self.fail > 0 {
             self.fail -= 1;
