@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::args::{Cli, Command, Global, LogFormat};
+use super::args::{Cli, Command, Global, LogFormat, Role};
 use crate::director;
 
 /// How long a command waits for another lvsync holding the state directory's lock.
@@ -29,8 +29,16 @@ pub enum Logging {
 impl Resolved {
     pub fn new(cli: Cli) -> Resolved {
         let g = &cli.global;
-        let director =
-            director::Options { state_dir: g.state_dir.clone(), iptables: g.iptables.clone(), lock_wait: LOCK_WAIT };
+        let role = match g.role {
+            Role::Director => director::Role::Director,
+            Role::RealServer => director::Role::RealServer { addresses: g.address.clone() },
+        };
+        let director = director::Options {
+            state_dir: g.state_dir.clone(),
+            iptables: g.iptables.clone(),
+            lock_wait: LOCK_WAIT,
+            role,
+        };
         let logging = match cli.command {
             Command::Watch { .. } => Logging::Daemon {
                 format: match g.log_format {

@@ -8,7 +8,7 @@
 mod client;
 mod inner;
 pub mod kernel;
-mod netns;
+pub mod netns;
 mod report;
 mod responder;
 pub mod topology;
@@ -80,7 +80,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("`lvsync apply` failed inside the lab ({status}):\n{}", .output.trim_end())]
+    #[error("`lvsync apply` (or `lvsync --role real-server apply` in a real server's namespace) failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
     #[error(
         "the lab builds its network only inside User-Mode Linux (it would change this machine's); run `lvsync lab`"
@@ -332,7 +332,7 @@ mod tests {
     #[test]
     fn the_network_is_never_built_outside_user_mode_linux() {
         let config = crate::model::load(include_str!("../../examples/seed-dr.yaml")).unwrap();
-        let err = Lab::build(&config, Path::new("/nonexistent")).unwrap_err();
+        let err = Lab::build(&config, Path::new("lab.yaml"), Path::new("/nonexistent")).unwrap_err();
         assert!(matches!(err, Error::NotInKernel), "{err}");
         assert!(!Path::new("/run/netns/lab-client").exists());
     }

@@ -1,11 +1,12 @@
 //! The validated, defaulted domain form of a desired-state file.
 
-pub use crate::health::spec::ServiceHealth;
+pub use super::host::{DirectorSpec, IpvsSysctls};
+pub use crate::state::health::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Service, ServiceKey, State, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
     pub ownership: Ownership,
     /// Only the fields given in the file are `Some`.
@@ -14,6 +15,11 @@ pub struct Config {
     pub services: Vec<ServiceSpec>,
     /// In file order: the order of the rules.
     pub firewall: Vec<Intent>,
+    /// `None`: the file has no `director` section, and lvsync touches no host address or
+    /// forwarding setting.
+    pub director: Option<DirectorSpec>,
+    /// Only the settings given in the file are `Some`.
+    pub ipvs_sysctls: IpvsSysctls,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +39,7 @@ impl Config {
             services: self.services.iter().map(|s| (s.key, s.service.clone())).collect(),
             timeouts: self.timeouts,
             chains: Default::default(),
+            host: Default::default(),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use super::json::Object;
 use super::render::Paint;
-use super::{ChainChange, IpvsChange, Plan};
-use crate::state::ServiceKey;
+use super::{ChainChange, HostChange, IpvsChange, Plan};
+use crate::state::{Inventory, ServiceKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
@@ -27,6 +27,8 @@ impl Action {
 /// puts its changes into these phases (or adds one where it belongs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
+    /// Host addresses, tunnel devices and sysctls, before the services that use them.
+    Host,
     /// Services created or changed, before the real servers that go in them.
     Services,
     /// Real servers created or changed.
@@ -39,6 +41,8 @@ pub enum Phase {
     RemoveRealServers,
     /// Services removed (with their real servers).
     RemoveServices,
+    /// Host addresses and devices lvsync added removed, sysctls restored, once no service needs them.
+    RemoveHost,
     /// Firewall chains removed, last.
     RemoveFirewall,
 }
@@ -48,6 +52,7 @@ pub enum Phase {
 pub enum Domain {
     Ipvs,
     Firewall,
+    Host,
 }
 
 impl Domain {
@@ -55,6 +60,7 @@ impl Domain {
         match self {
             Domain::Ipvs => "ipvs",
             Domain::Firewall => "firewall",
+            Domain::Host => "host",
         }
     }
 }
@@ -81,6 +87,11 @@ pub trait DomainChange {
     fn service(&self) -> Option<ServiceKey> {
         None
     }
+    /// Record in the inventory what this change makes lvsync own or stop owning: called before
+    /// the plan runs with `done` false (write ahead: only what it adds), and after it ran with
+    /// `done` true. By default a change records nothing here (services and chains are recorded
+    /// from the desired state).
+    fn record(&self, _inventory: &mut Inventory, _done: bool) {}
 }
 
 /// One change to live state, of one domain. Attribute changes are updates in place; only
@@ -89,6 +100,7 @@ pub trait DomainChange {
 pub enum Change {
     Ipvs(IpvsChange),
     Firewall(ChainChange),
+    Host(HostChange),
 }
 
 impl Change {
@@ -97,6 +109,7 @@ impl Change {
         match self {
             Change::Ipvs(c) => c,
             Change::Firewall(c) => c,
+            Change::Host(c) => c,
         }
     }
 
@@ -130,5 +143,11 @@ impl From<IpvsChange> for Change {
 impl From<ChainChange> for Change {
     fn from(c: ChainChange) -> Change {
         Change::Firewall(c)
+    }
+}
+
+impl From<HostChange> for Change {
+    fn from(c: HostChange) -> Change {
+        Change::Host(c)
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Plan;
 use super::firewall::ChainJson;
+use super::host::HostJson;
 use super::ipvs::IpvsObject;
 
 /// `{"format_version": "1", "changes": [...], "summary": {...}}`, with the unmanaged services
@@ -35,6 +36,7 @@ struct ChangeJson<'a> {
 pub enum Object<'a> {
     Ipvs(IpvsObject<'a>),
     Firewall(ChainJson),
+    Host(HostJson<'a>),
 }
 
 #[derive(Serialize)]

@@ -3,18 +3,23 @@
 //! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
 
 mod firewall;
+pub mod health;
+mod host;
 mod inventory;
 mod ipvs;
 mod overlay;
 mod scope;
 
 pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
+pub use host::{
+    FouPort, HostAddress, HostState, OwnAddress, Owned, RealServerFacts, RouteBack, SysctlKey, TunnelDevice,
+};
 pub use inventory::Inventory;
 pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
     Timeouts, Tunnel, TunnelChecksum, TunnelType,
 };
-pub use overlay::{Drain, Overlays, RealOf, WeightOverride};
+pub use overlay::{Added, Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
 
 use std::collections::BTreeMap;
@@ -124,6 +129,9 @@ pub struct State {
     pub timeouts: Timeouts,
     /// A chain that is absent does not exist (desired: must not exist).
     pub chains: BTreeMap<ChainId, Chain>,
+    /// The host's addresses, tunnel devices and sysctls (the `director` section, `ipvs.sysctls`,
+    /// or a real server's side of the file). Desired: empty when the file asks for none.
+    pub host: HostState,
 }
 
 /// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.

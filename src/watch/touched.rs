@@ -1,6 +1,7 @@
 //! What an edit of the file touches: the services whose desired state differs between the
 //! config last applied and the new one, so that only those are read back from the kernel and
-//! planned. Firewall, timeouts and ownership are global: a change there needs a full reconcile.
+//! planned. Firewall, timeouts, ownership and the host set-up are global: a change there needs a
+//! full reconcile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,18 +34,31 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     }
     services.extend(old.keys().filter(|k| !new.contains_key(k)));
     // Intents carry the expanded address of the service they name, so a VIP change shows here too.
-    let global =
-        before.ownership != after.ownership || before.timeouts != after.timeouts || before.firewall != after.firewall;
+    // So does the director's host set-up (a new VIP on `director.interface`, `ipvs.sysctls`).
+    let global = before.ownership != after.ownership
+        || before.timeouts != after.timeouts
+        || before.firewall != after.firewall
+        || crate::desired::host::director(before) != crate::desired::host::director(after);
     Touched { services, global }
 }
 
 /// [`touched`] when `after` is `before` with only entry `index` of its services replaced by a
 /// service of the same key (the quick read of one entry): cost independent of the file's size.
+/// The same key keeps the same VIP on the director's interface; an IPv6 real server coming or
+/// going may change the forwarding sysctls, which is global.
 pub fn touched_one(before: &Config, after: &Config, index: usize) -> Touched {
     match (before.services.get(index), after.services.get(index)) {
         (Some(old), Some(new)) if old.key == new.key && before.services.len() == after.services.len() => {
             let services = if old == new { BTreeSet::new() } else { [new.key].into() };
-            Touched { services, global: false }
+            let forwarding = after.director.as_ref().is_some_and(|d| d.forwarding.is_some());
+            let v6 = |s: &ServiceSpec| crate::model::uses_ipv6(std::slice::from_ref(s));
+            let global = before.ownership != after.ownership
+                || before.timeouts != after.timeouts
+                || before.ipvs_sysctls != after.ipvs_sysctls
+                || before.director != after.director
+                || (forwarding && v6(old) != v6(new))
+                || before.firewall != after.firewall;
+            Touched { services, global }
         }
         _ => touched(before, after),
     }
@@ -79,7 +93,13 @@ mod tests {
     }
 
     fn config(services: Vec<ServiceSpec>) -> Config {
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services, firewall: vec![] }
+        Config {
+            ownership: Ownership::Managed,
+            timeouts: Timeouts::default(),
+            services,
+            firewall: vec![],
+            ..Default::default()
+        }
     }
 
     fn key(vip: &str) -> ServiceKey {
@@ -113,6 +133,18 @@ mod tests {
     }
 
     #[test]
+    fn a_new_vip_on_the_directors_interface_is_global() {
+        let mut a = config(vec![spec("a", "192.0.2.1", &[1])]);
+        a.director = Some(crate::model::DirectorSpec { interface: Some("eth0".into()), forwarding: None });
+        let mut b = a.clone();
+        b.services.push(spec("b", "192.0.2.2", &[1]));
+        assert!(touched(&a, &b).global, "192.0.2.2 goes on eth0 too");
+        let mut c = a.clone();
+        c.services[0] = spec("a", "192.0.2.1", &[5]);
+        assert!(!touched(&a, &c).global, "a weight edit leaves the host alone");
+    }
+
+    #[test]
     fn one_replaced_entry_touches_what_the_full_comparison_does() {
         let a = config(vec![spec("a", "192.0.2.1", &[1, 1]), spec("b", "192.0.2.2", &[1])]);
         let b = config(vec![spec("a", "192.0.2.1", &[1]), spec("b", "192.0.2.2", &[3])]);
@@ -125,6 +157,14 @@ mod tests {
         let mut added = a.clone();
         added.services.push(spec("c", "192.0.2.3", &[1]));
         assert_eq!(touched_one(&a, &added, 1), touched(&a, &added));
+        // An IPv6 real server in an IPv4 service turns on IPv6 forwarding: global both ways.
+        let mut f = a.clone();
+        f.director = Some(crate::model::DirectorSpec { interface: None, forwarding: Some(true) });
+        let mut v6 = f.clone();
+        let real = *v6.services[1].service.reals.values().next().unwrap();
+        v6.services[1].service.reals.insert(RealKey { address: "2001:db8::1".parse().unwrap(), port: 80 }, real);
+        assert!(touched(&f, &v6).global);
+        assert_eq!(touched_one(&f, &v6, 1), touched(&f, &v6));
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub struct Recorder {
 impl Reconciler for Recorder {
     type Error = KernelError;
 
-    fn reconcile(&mut self, config: &Config, reach: &Scope) -> Result<(Plan, Executed), KernelError> {
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        _overlays: &lvsync::state::Overlays,
+        reach: &Scope,
+    ) -> Result<(Plan, Executed), KernelError> {
         self.calls.push((reach.clone(), config.clone()));
         if self.fail > 0 {
             self.fail -= 1;
@@ -54,8 +59,13 @@ pub fn real(weight: u32) -> RealServer {
 /// A stand-in for the YAML format, enough to drive the loop: one line per service,
 /// `svc <n> <weight>...`, `timeout <tcp>`, `#` comments; anything else is an error at its line.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let mut config =
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services: vec![], firewall: vec![] };
+    let mut config = Config {
+        ownership: Ownership::Managed,
+        timeouts: Timeouts::default(),
+        services: vec![],
+        firewall: vec![],
+        ..Default::default()
+    };
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
         match words.as_slice() {
