@@ -10,8 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{info, warn};
 
 use crate::health::drain::{Drain, Step};
-use crate::model::Config;
-use crate::state::{self, Overlays, RealOf, RealServer, ServiceKey};
+use crate::model::{Config, ServiceSpec};
+use crate::state::{self, Overlays, RealKey, RealOf, RealServer, ServiceKey};
 
 /// The active connections of the real servers of these services, or why they cannot be read.
 pub type ConnsOf = Box<dyn FnMut(&[ServiceKey]) -> Result<BTreeMap<RealOf, u32>, String> + Send>;
@@ -43,8 +43,26 @@ impl Draining {
         let next_reals: BTreeMap<ServiceKey, &BTreeMap<_, _>> =
             next.services.iter().map(|s| (s.key, &s.service.reals)).collect();
         self.reals.retain(|(s, r), _| next_reals.get(s).is_some_and(|reals| !reals.contains_key(r)));
+        self.start(prev.services.iter(), &next_reals, now);
+    }
+
+    /// [`Draining::leaving`] when only one service changed, from `prev` to `next` (the same
+    /// service): its cost does not grow with the file.
+    pub fn leaving_one(&mut self, prev: &ServiceSpec, next: &ServiceSpec, now: SystemTime) {
+        let next_reals = BTreeMap::from([(next.key, &next.service.reals)]);
+        self.reals.retain(|(s, r), _| *s != next.key || !next.service.reals.contains_key(r));
+        self.start(std::iter::once(prev), &next_reals, now);
+    }
+
+    /// Start draining the busy real servers of `prev` that `next_reals` (by service) lacks.
+    fn start<'a>(
+        &mut self,
+        prev: impl Iterator<Item = &'a ServiceSpec>,
+        next_reals: &BTreeMap<ServiceKey, &BTreeMap<RealKey, RealServer>>,
+        now: SystemTime,
+    ) {
         let mut candidates = Vec::new();
-        for old in &prev.services {
+        for old in prev {
             let Some(reals) = next_reals.get(&old.key) else { continue };
             let timeout = old.health.drain_timeout;
             for (rk, real) in &old.service.reals {

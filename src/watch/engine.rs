@@ -13,12 +13,12 @@ use super::drain::{ConnsOf, Draining};
 use super::follow::{Check, Detector};
 use super::metrics::Metrics;
 use super::partial;
-use super::touched::{touched, touched_one};
+use super::touched::{touched, touched_entry};
 use super::{Outcome, Trigger};
 use crate::backend::Executed;
 use crate::director::{self, Director};
 use crate::error_chain::error_chain;
-use crate::model::Config;
+use crate::model::{Config, ServiceSpec};
 use crate::plan::{Change, Plan};
 use crate::state::Overlays;
 
@@ -104,6 +104,16 @@ struct Good {
     config: Arc<Config>,
     hash: String,
     text: Arc<String>,
+}
+
+/// What undoes a quick read's change of one entry in place ([`Engine::patch`]).
+struct Undo {
+    index: usize,
+    before: ServiceSpec,
+    hash: String,
+    text: Arc<String>,
+    /// The patched config was the one last applied.
+    was_applied: bool,
 }
 
 /// Why the first read failed: `watch` then exits 1 instead of running without a good file.
@@ -262,23 +272,17 @@ impl<R: Reconciler> Engine<R> {
         let hash = snap.hash_text();
         let text = Arc::new(snap.text);
         let parsing = Instant::now();
-        let previous = self.last_good.clone();
         // An edit inside one service entry is applied from that entry alone, then checked
         // against the whole file below; SIGHUP always reads the whole file.
-        let quick = match &previous {
+        let quick = match &self.last_good {
             Some(good) if !force => partial::reparse(&good.text, &good.config, &text, &*self.parse),
             _ => None,
         };
-        let quick_used = quick.is_some();
-        // Which service a quick read changed: then nothing else needs comparing.
-        let mut quick_index = None;
-        let parsed = match quick {
-            Some((config, index)) => {
-                quick_index = Some(index);
-                Ok(config)
-            }
-            None => (self.parse)(&text),
+        let (parsed, undo) = match quick.and_then(|(index, spec)| self.patch(index, spec)) {
+            Some((config, undo)) => (Ok(config), Some(undo)),
+            None => ((self.parse)(&text).map(Arc::new), None),
         };
+        let quick_used = undo.is_some();
         let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
         let config = match parsed {
             Ok(config) => config,
@@ -294,49 +298,58 @@ impl<R: Reconciler> Engine<R> {
                 return;
             }
         };
-        let config = Arc::new(config);
         self.accept(config.clone(), hash.clone(), text.clone());
-        let from_applied = previous.as_ref().zip(self.applied.as_ref()).is_some_and(|(p, a)| Arc::ptr_eq(&p.config, a));
-        let scope = match &self.applied {
-            _ if force || self.retry_at.is_some() => Scope::All,
+        // A quick read of the entry last applied: that entry is all that changed.
+        let one = undo.as_ref().filter(|u| u.was_applied).map(|u| (&u.before, &config.services[u.index]));
+        if let (Some(d), Some((before, after))) = (&mut self.draining, one) {
+            d.leaving_one(before, after, SystemTime::now());
+        }
+        let touched = match (one, &self.applied) {
+            _ if force || self.retry_at.is_some() => None,
+            (Some((before, after)), _) => Some(touched_entry(before, after, &config)),
+            (None, Some(applied)) => Some(touched(applied, &config)),
+            (None, None) => None,
+        };
+        let scope = match touched {
             None => Scope::All,
-            Some(applied) => {
-                let t = match quick_index {
-                    Some(i) if from_applied => touched_one(applied, &config, i),
-                    _ => touched(applied, &config),
-                };
-                if t.is_empty() {
-                    info!(
-                        trigger = trigger.as_str(), %file, %hash,
-                        "file changed, but nothing it describes did; nothing to apply"
-                    );
-                    self.metrics.reconciled(trigger, Outcome::Success);
-                    self.applied = Some(config);
-                    return;
-                }
-                if t.global { Scope::All } else { Scope::Services(t.services) }
+            Some(t) if t.is_empty() => {
+                info!(
+                    trigger = trigger.as_str(), %file, %hash,
+                    "file changed, but nothing it describes did; nothing to apply"
+                );
+                self.metrics.reconciled(trigger, Outcome::Success);
+                self.applied = Some(config);
+                return;
             }
+            Some(t) if t.global => Scope::All,
+            Some(t) => Scope::Services(t.services),
         };
         info!(
             trigger = trigger.as_str(), %file, %hash, scope = %describe(&scope), read_ms, parse_ms,
             quick = quick_used, "file changed"
         );
         self.reconcile(trigger, &config, scope);
-        if quick_used {
-            self.check_whole(trigger, &hash, &text, &config, previous);
+        if let Some(undo) = undo {
+            self.check_whole(trigger, &hash, &text, &config, undo);
         }
+    }
+
+    /// Entry `index` of the last good config becomes `spec`, in place: at 20,000 services a
+    /// copy of the config costs more than the whole edit may take. It stays shared with what
+    /// still holds it (copied then), and is no longer the one last applied.
+    fn patch(&mut self, index: usize, spec: ServiceSpec) -> Option<(Arc<Config>, Undo)> {
+        let mut good = self.last_good.take_if(|g| index < g.config.services.len())?;
+        let was_applied = self.applied.as_ref().is_some_and(|a| Arc::ptr_eq(a, &good.config));
+        if was_applied {
+            self.applied = None;
+        }
+        let before = std::mem::replace(&mut Arc::make_mut(&mut good.config).services[index], spec);
+        Some((good.config, Undo { index, before, hash: good.hash, text: good.text, was_applied }))
     }
 
     /// After a quick apply from one entry: parse the whole file. It should agree; if it does not
     /// (or finds the file invalid), the whole file's verdict is what is enforced.
-    fn check_whole(
-        &mut self,
-        trigger: Trigger,
-        hash: &str,
-        text: &Arc<String>,
-        quick: &Config,
-        previous: Option<Good>,
-    ) {
+    fn check_whole(&mut self, trigger: Trigger, hash: &str, text: &Arc<String>, quick: &Config, undo: Undo) {
         let file = self.file.display().to_string();
         match (self.parse)(text) {
             Ok(whole) if &whole == quick => debug!(trigger = trigger.as_str(), %file, "whole file checked"),
@@ -353,7 +366,11 @@ impl<R: Reconciler> Engine<R> {
                 self.file_state = FileState::Invalid;
                 self.metrics.file_valid(false);
                 self.metrics.reconciled(trigger, Outcome::InvalidFile);
-                self.last_good = previous;
+                // Back to the last good file: the entry as it was.
+                if let Some(mut good) = self.last_good.take() {
+                    Arc::make_mut(&mut good.config).services[undo.index] = undo.before;
+                    self.last_good = Some(Good { config: good.config, hash: undo.hash, text: undo.text });
+                }
                 error!(
                     trigger = trigger.as_str(), %file, %hash, error = %diagnostics,
                     enforcing = %self.enforcing(),

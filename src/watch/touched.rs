@@ -42,26 +42,15 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     Touched { services, global }
 }
 
-/// [`touched`] when `after` is `before` with only entry `index` of its services replaced by a
-/// service of the same key (the quick read of one entry): cost independent of the file's size.
-/// The same key keeps the same VIP on the director's interface; an IPv6 real server coming or
-/// going may change the forwarding sysctls, which is global.
-pub fn touched_one(before: &Config, after: &Config, index: usize) -> Touched {
-    match (before.services.get(index), after.services.get(index)) {
-        (Some(old), Some(new)) if old.key == new.key && before.services.len() == after.services.len() => {
-            let services = if old == new { BTreeSet::new() } else { [new.key].into() };
-            let forwarding = after.director.as_ref().is_some_and(|d| d.forwarding.is_some());
-            let v6 = |s: &ServiceSpec| crate::model::uses_ipv6(std::slice::from_ref(s));
-            let global = before.ownership != after.ownership
-                || before.timeouts != after.timeouts
-                || before.ipvs_sysctls != after.ipvs_sysctls
-                || before.director != after.director
-                || (forwarding && v6(old) != v6(new))
-                || before.firewall != after.firewall;
-            Touched { services, global }
-        }
-        _ => touched(before, after),
-    }
+/// [`touched`] when only one service entry of `config` changed, from `before` to `after` (the
+/// same service: a quick read of one entry): its cost does not grow with the file. The same key
+/// keeps the same VIP on the director's interface; an IPv6 real server coming or going may
+/// change the forwarding sysctls, which is global.
+pub fn touched_entry(before: &ServiceSpec, after: &ServiceSpec, config: &Config) -> Touched {
+    let services = if before == after { BTreeSet::new() } else { [after.key].into() };
+    let forwarding = config.director.as_ref().is_some_and(|d| d.forwarding.is_some());
+    let v6 = |s: &ServiceSpec| crate::model::uses_ipv6(std::slice::from_ref(s));
+    Touched { services, global: before.key != after.key || (forwarding && v6(before) != v6(after)) }
 }
 
 #[cfg(test)]
@@ -147,16 +136,12 @@ mod tests {
     #[test]
     fn one_replaced_entry_touches_what_the_full_comparison_does() {
         let a = config(vec![spec("a", "192.0.2.1", &[1, 1]), spec("b", "192.0.2.2", &[1])]);
-        let b = config(vec![spec("a", "192.0.2.1", &[1]), spec("b", "192.0.2.2", &[3])]);
         let mut one = a.clone();
-        one.services[1] = b.services[1].clone();
-        assert_eq!(touched_one(&a, &one, 1), touched(&a, &one));
-        assert_eq!(touched_one(&a, &one, 1).services, [key("192.0.2.2")].into());
-        assert!(touched_one(&a, &a, 0).is_empty());
-        // Not a replacement by the same key (an entry added): the full comparison decides.
-        let mut added = a.clone();
-        added.services.push(spec("c", "192.0.2.3", &[1]));
-        assert_eq!(touched_one(&a, &added, 1), touched(&a, &added));
+        one.services[1] = spec("b", "192.0.2.2", &[3]);
+        let entry = |c: &Config, after: &Config| touched_entry(&c.services[1], &after.services[1], after);
+        assert_eq!(entry(&a, &one), touched(&a, &one));
+        assert_eq!(entry(&a, &one).services, [key("192.0.2.2")].into());
+        assert!(entry(&a, &a).is_empty());
         // An IPv6 real server in an IPv4 service turns on IPv6 forwarding: global both ways.
         let mut f = a.clone();
         f.director = Some(crate::model::DirectorSpec { interface: None, forwarding: Some(true) });
@@ -164,7 +149,8 @@ mod tests {
         let real = *v6.services[1].service.reals.values().next().unwrap();
         v6.services[1].service.reals.insert(RealKey { address: "2001:db8::1".parse().unwrap(), port: 80 }, real);
         assert!(touched(&f, &v6).global);
-        assert_eq!(touched_one(&f, &v6, 1), touched(&f, &v6));
+        assert_eq!(entry(&f, &v6), touched(&f, &v6));
+        assert_eq!(entry(&v6, &f), touched(&v6, &f));
     }
 
     #[test]
