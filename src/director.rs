@@ -132,6 +132,8 @@ pub struct Director {
     system: System,
     dir: StateDir,
     role: Role,
+    /// The IPVS table read ahead ([`Director::read_ipvs_ahead`]), for the next observation.
+    ahead: Option<State>,
 }
 
 impl Director {
@@ -139,7 +141,7 @@ impl Director {
     pub fn open(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::lock(&opts.state_dir, opts.lock_wait)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir, role: opts.role.clone() })
+        Ok(Director { system, dir, role: opts.role.clone(), ahead: None })
     }
 
     /// Connect to the kernel and read the state directory without its lock (`plan`, `export`):
@@ -147,11 +149,11 @@ impl Director {
     pub fn open_read_only(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::read_only(&opts.state_dir)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir, role: opts.role.clone() })
+        Ok(Director { system, dir, role: opts.role.clone(), ahead: None })
     }
 
     pub fn with_system(system: System, dir: StateDir) -> Director {
-        Director { system, dir, role: Role::Director }
+        Director { system, dir, role: Role::Director, ahead: None }
     }
 
     pub fn role(&self) -> &Role {
@@ -193,8 +195,27 @@ impl Director {
         self.observe_named(scope, &inventory)
     }
 
+    /// Read the IPVS table now, for the next observation of everything to use instead of
+    /// reading it again: a command reads it while another thread parses the file. The IPVS
+    /// read needs nothing from the file; the firewall and host reads, which do (see
+    /// [`Backend::focus`](crate::backend::Backend::focus)), wait for the plan.
+    pub fn read_ipvs_ahead(&mut self) -> Result<(), Error> {
+        let start = Instant::now();
+        self.ahead = Some(self.system.observe_domain(Domain::Ipvs)?);
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, "read the IPVS table ahead");
+        Ok(())
+    }
+
     fn observe_named(&mut self, scope: &Scope, inventory: &Inventory) -> Result<State, Error> {
-        let mut state = self.system.observe(scope)?;
+        let mut state = match (scope, self.ahead.take()) {
+            (Scope::All, Some(mut state)) => {
+                for b in self.system.backends.iter_mut().filter(|b| b.domain() != Domain::Ipvs) {
+                    b.observe_scope(scope, &mut state)?;
+                }
+                state
+            }
+            _ => self.system.observe(scope)?,
+        };
         name_services(&mut state, inventory);
         Ok(state)
     }

@@ -146,9 +146,16 @@ fn plan(
     diff: bool,
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(file, &text)?;
-    // Read-only: never waits for the lock a running `watch` holds.
-    let mut director = Director::open_read_only(g)?;
+    // The file is parsed on a second thread while this one reads the IPVS table. A bad file is
+    // reported first, whatever the kernel said.
+    let (config, director) = std::thread::scope(|s| {
+        let parsing = s.spawn(|| load(file, &text));
+        // Read-only: never waits for the lock a running `watch` holds.
+        let director = Director::open_read_only(g).and_then(|mut d| d.read_ipvs_ahead().map(|()| d));
+        let config = parsing.join().map_err(|_| anyhow::anyhow!("reading {} failed unexpectedly", file.display()))?;
+        anyhow::Ok((config?, director?))
+    })?;
+    let mut director = director;
     let (want, notes) = wanted(&director, &config)?;
     let mut planned = director.plan(target(&config, &want), &Scope::All)?;
     planned.plan.notes.extend(notes);
