@@ -134,6 +134,11 @@ pub struct Director {
     role: Role,
     /// The IPVS table read ahead ([`Director::read_ipvs_ahead`]), for the next observation.
     ahead: Option<State>,
+    /// The inventory as this director last read or wrote it, kept while it holds the state
+    /// directory's lock (nobody else writes it then): `watch` reconciles one service without
+    /// reading back thousands of names each time.
+    known: Option<Inventory>,
+    locked: bool,
 }
 
 impl Director {
@@ -141,7 +146,7 @@ impl Director {
     pub fn open(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::lock(&opts.state_dir, opts.lock_wait)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir, role: opts.role.clone(), ahead: None })
+        Ok(Director { system, dir, role: opts.role.clone(), ahead: None, known: None, locked: true })
     }
 
     /// Connect to the kernel and read the state directory without its lock (`plan`, `export`):
@@ -149,11 +154,11 @@ impl Director {
     pub fn open_read_only(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::read_only(&opts.state_dir)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir, role: opts.role.clone(), ahead: None })
+        Ok(Director { system, dir, role: opts.role.clone(), ahead: None, known: None, locked: false })
     }
 
     pub fn with_system(system: System, dir: StateDir) -> Director {
-        Director { system, dir, role: Role::Director, ahead: None }
+        Director { system, dir, role: Role::Director, ahead: None, known: None, locked: false }
     }
 
     pub fn role(&self) -> &Role {
@@ -183,7 +188,7 @@ impl Director {
 
     /// The live IPVS table alone (for `export`): no other domain is read.
     pub fn observe_ipvs(&mut self) -> Result<State, Error> {
-        let inventory = self.dir.load()?;
+        let inventory = self.load_inventory()?;
         let mut state = self.system.observe_domain(Domain::Ipvs)?;
         name_services(&mut state, &inventory);
         Ok(state)
@@ -191,8 +196,29 @@ impl Director {
 
     /// Live state, with the names lvsync remembers for the services it applied.
     pub fn observe(&mut self, scope: &Scope) -> Result<State, Error> {
-        let inventory = self.dir.load()?;
+        let inventory = self.load_inventory()?;
         self.observe_named(scope, &inventory)
+    }
+
+    fn load_inventory(&mut self) -> Result<Inventory, Error> {
+        if let Some(known) = &self.known {
+            return Ok(known.clone());
+        }
+        let inventory = self.dir.load()?;
+        if self.locked {
+            self.known = Some(inventory.clone());
+        }
+        Ok(inventory)
+    }
+
+    fn save_inventory(&mut self, inventory: &Inventory) -> Result<(), Error> {
+        self.known = None;
+        self.dir.save(inventory)?;
+        if self.locked {
+            // As a read of the file just written would find it.
+            self.known = Some(Inventory { found: true, ..inventory.clone() });
+        }
+        Ok(())
     }
 
     /// Read the IPVS table now, for the next observation of everything to use instead of
@@ -221,7 +247,7 @@ impl Director {
     }
 
     pub fn plan(&mut self, target: Target, scope: &Scope) -> Result<Planned, Error> {
-        let inventory = self.dir.load()?;
+        let inventory = self.load_inventory()?;
         self.plan_with(target, scope, &inventory)
     }
 
@@ -242,14 +268,14 @@ impl Director {
     /// Make the kernel match the desired state within `scope`, record what lvsync now manages,
     /// and check that the kernel reads back as planned.
     pub fn apply(&mut self, target: Target, scope: &Scope) -> Result<Applied, Error> {
-        let inventory = self.dir.load()?;
+        let inventory = self.load_inventory()?;
         let planned = self.plan_with(target, scope, &inventory)?;
         self.execute_for(target, scope, planned.plan, inventory)
     }
 
     /// Carry out a plan made by [`Director::plan`] for the same target and scope.
     pub fn execute(&mut self, target: Target, scope: &Scope, plan: Plan) -> Result<Applied, Error> {
-        let inventory = self.dir.load()?;
+        let inventory = self.load_inventory()?;
         self.execute_for(target, scope, plan, inventory)
     }
 
@@ -276,7 +302,7 @@ impl Director {
                 change.info().record(&mut recorded, false);
             }
             if recorded != inventory {
-                self.dir.save(&recorded)?;
+                self.save_inventory(&recorded)?;
             }
         }
         let start = Instant::now();
@@ -308,7 +334,7 @@ impl Director {
             || settled.host != recorded.host
             || !inventory.found
         {
-            self.dir.save(&settled)?;
+            self.save_inventory(&settled)?;
         }
         tracing::debug!(ms = start.elapsed().as_millis() as u64, "recorded the inventory");
 
