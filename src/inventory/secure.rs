@@ -182,6 +182,17 @@ impl Dir {
 
     /// Replace `name` with `bytes` atomically and durably, through the temporary file `tmp`.
     pub fn replace(&self, name: &str, tmp: &str, bytes: &[u8]) -> Result<(), Error> {
+        self.replace_with(name, tmp, |file| file.write_all(bytes))
+    }
+
+    /// [`Dir::replace`] with the content written by `write`, streamed: a large record is never
+    /// held whole in memory.
+    pub fn replace_with(
+        &self,
+        name: &str,
+        tmp: &str,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Error> {
         let write_err = |source| Error::Write { path: self.join(name), source };
         // A leftover temporary file (a crash, or something planted) is removed, never written
         // through: unlinking a link removes the link.
@@ -192,7 +203,10 @@ impl Dir {
             .ok_or_else(|| write_err(io::ErrorKind::NotFound.into()))?;
         // The mode given at creation was already cut by the umask; this makes it exactly 0600.
         file.set_permissions(fs::Permissions::from_mode(FILE_MODE)).map_err(write_err)?;
-        file.write_all(bytes).and_then(|()| file.sync_all()).map_err(write_err)?;
+        let mut out = io::BufWriter::new(&mut file);
+        write(&mut out).and_then(|()| out.flush()).map_err(write_err)?;
+        drop(out);
+        file.sync_all().map_err(write_err)?;
         drop(file);
         self.rename(tmp, name).map_err(write_err)?;
         self.fd.sync_all().map_err(write_err)

@@ -102,9 +102,8 @@ pub enum Error {
 /// Replace the record in `state_dir` (made if missing).
 pub fn save(state_dir: &Path, record: &Record) -> Result<(), Error> {
     let Some(dir) = Dir::open(state_dir, true)? else { return Ok(()) };
-    let bytes = serde_json::to_vec(record)
-        .map_err(|source| Error::Bad { path: dir.join(FILE).display().to_string(), source })?;
-    dir.replace(FILE, TMP, &bytes)?;
+    // Streamed to the file: at 20,000 services the text is about 25 MB.
+    dir.replace_with(FILE, TMP, |out| serde_json::to_writer(out, record).map_err(std::io::Error::other))?;
     Ok(())
 }
 
