@@ -188,6 +188,9 @@ pub enum Command {
         requests: u32,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Run `lvsync watch` and stop this real server's responder after half the requests (needs health checks)
+        #[arg(long, value_name = "ADDR[:PORT]")]
+        kill: Option<String>,
     },
     /// Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout
     #[command(
