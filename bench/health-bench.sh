@@ -91,7 +91,7 @@ ip route add local 10.0.0.0/8 dev lo
 ulimit -S -n 1024
 # Many short connections a second: let the responder's accept queue and ports keep up.
 sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192 net.ipv4.tcp_tw_reuse=1 || true
-(ulimit -n 1048576; exec "$bench" serve 0.0.0.0:8080 "$work/served") &
+(ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -H -n)"; exec "$bench" serve 0.0.0.0:8080 "$work/served") &
 responder=$!
 sleep 1
 hz=$(getconf CLK_TCK)

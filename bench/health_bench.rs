@@ -68,7 +68,11 @@ fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
     let (count, path) = (answered.clone(), counter.to_string());
     std::thread::spawn(move || {
         loop {
-            let _ = std::fs::write(&path, count.load(Ordering::Relaxed).to_string());
+            // Whole or not at all: the bench reads it at any moment.
+            let tmp = format!("{path}.tmp");
+            if std::fs::write(&tmp, count.load(Ordering::Relaxed).to_string()).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
             std::thread::sleep(Duration::from_millis(500));
         }
     });
