@@ -226,5 +226,6 @@ fn name_services(state: &mut State, inventory: &Inventory) {
 pub fn connect(opts: &Options) -> Result<System, Error> {
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
-    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall)] })
+    let sync = crate::ipvs::SyncBackend::connect().map_err(backend::Error::from)?;
+    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(sync)] })
 }

@@ -8,11 +8,13 @@ mod backend;
 pub mod client;
 pub mod convert;
 pub mod message;
+pub mod sync;
 
 use std::io;
 
 pub use backend::IpvsBackend;
 pub use message::{IpvsCmd, IpvsMessage};
+pub use sync::{SyncBackend, SyncError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

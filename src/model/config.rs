@@ -1,7 +1,7 @@
 //! The validated, defaulted domain form of a desired-state file.
 
 pub use crate::state::{FirewallAction, Intent, Ownership};
-use crate::state::{Service, ServiceKey, State, Timeouts};
+use crate::state::{Service, ServiceKey, State, SyncDaemons, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub struct Config {
     pub services: Vec<ServiceSpec>,
     /// In file order: the order of the rules.
     pub firewall: Vec<Intent>,
+    /// `ipvs.sync`: `None` = the file does not manage the sync daemons.
+    pub sync: SyncDaemons,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,12 +26,13 @@ pub struct ServiceSpec {
 }
 
 impl Config {
-    /// Services and timeouts as desired state; firewall chains are rendered by `firewall`.
+    /// Services, timeouts and sync daemons as desired state; firewall chains are rendered by `firewall`.
     pub fn state(&self) -> State {
         State {
             services: self.services.iter().map(|s| (s.key, s.service.clone())).collect(),
             timeouts: self.timeouts,
             chains: Default::default(),
+            sync: self.sync.clone(),
         }
     }
 }

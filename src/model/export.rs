@@ -15,7 +15,7 @@ use crate::state::{
 /// (`lvsync schema > lvsync.schema.json`).
 pub const EXPORT_HEADER: &str = "# yaml-language-server: $schema=lvsync.schema.json\n";
 
-/// The state's services and IPVS timeouts as a valid desired-state file (firewall chains are
+/// The state's services, IPVS timeouts and sync daemons as a valid desired-state file (firewall chains are
 /// not exported: they are lvsync's own).
 pub fn export(state: &State) -> String {
     let file = to_raw(state);
@@ -31,7 +31,9 @@ pub fn to_raw(state: &State) -> raw::File {
     let t = state.timeouts;
     let timeouts =
         raw::Timeouts { tcp: t.tcp.map(i64::from), tcp_fin: t.tcp_fin.map(i64::from), udp: t.udp.map(i64::from) };
-    let ipvs = (timeouts != raw::Timeouts::default()).then_some(raw::Ipvs { timeouts: Some(timeouts) });
+    let timeouts = (timeouts != raw::Timeouts::default()).then_some(timeouts);
+    let sync = state.sync.as_ref().and_then(super::sync::export);
+    let ipvs = (timeouts.is_some() || sync.is_some()).then_some(raw::Ipvs { timeouts, sync });
     let services = state.services.iter().zip(names(state)).map(|((key, s), name)| service(key, s, name)).collect();
     raw::File { version: 1, ownership: None, ipvs, services, firewall: Vec::new() }
 }

@@ -13,6 +13,7 @@ pub mod raw;
 mod real;
 mod schema;
 mod service;
+mod sync;
 
 use std::collections::BTreeMap;
 
@@ -75,6 +76,7 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
     let resolved: BTreeMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
+    let sync = sync::sync(&mut c, file);
     c.finish()?;
-    Ok(Config { ownership, timeouts, services, firewall })
+    Ok(Config { ownership, timeouts, services, firewall, sync })
 }

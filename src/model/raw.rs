@@ -39,6 +39,43 @@ pub struct Ipvs {
     /// Connection timeouts in seconds (`ipvsadm --set`); a timeout left out is not enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
+    /// Connection synchronisation daemons (`ipvsadm --start-daemon`), so that a peer director
+    /// knows the connections and can take them over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<Sync>,
+}
+
+/// IPVS connection sync daemons: a master sends this director's connections, a backup receives
+/// a peer's. Settings left out are the kernel's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sync {
+    /// The interface the sync messages go out and come in on (required), such as `eth1`.
+    #[schemars(length(min = 1, max = 15))]
+    pub interface: String,
+    /// Sync id 0..255 (`--syncid`): directors of one pair share it. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 255))]
+    pub id: Option<i64>,
+    /// The daemons to run: `master`, `backup`, or both (default), so either director can take over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(regex(pattern = r"^(master|backup)$")))]
+    pub roles: Option<Vec<String>>,
+    /// IPv4 or IPv6 multicast group; default 224.0.0.81.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// UDP port 1..65535; default 8848.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i64>,
+    /// Multicast TTL 1..255; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub ttl: Option<i64>,
+    /// Largest sync message in bytes (payload); default: what the interface's MTU allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub maxlen: Option<i64>,
 }
 
 /// IPVS connection timeouts, in seconds, 1..=2147483.

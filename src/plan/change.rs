@@ -2,7 +2,7 @@
 
 use super::json::Object;
 use super::render::Paint;
-use super::{ChainChange, IpvsChange, Plan};
+use super::{ChainChange, IpvsChange, Plan, SyncChange};
 use crate::state::ServiceKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,6 +48,7 @@ pub enum Phase {
 pub enum Domain {
     Ipvs,
     Firewall,
+    IpvsSync,
 }
 
 impl Domain {
@@ -55,6 +56,7 @@ impl Domain {
         match self {
             Domain::Ipvs => "ipvs",
             Domain::Firewall => "firewall",
+            Domain::IpvsSync => "ipvs_sync",
         }
     }
 }
@@ -89,6 +91,7 @@ pub trait DomainChange {
 pub enum Change {
     Ipvs(IpvsChange),
     Firewall(ChainChange),
+    Sync(SyncChange),
 }
 
 impl Change {
@@ -97,6 +100,7 @@ impl Change {
         match self {
             Change::Ipvs(c) => c,
             Change::Firewall(c) => c,
+            Change::Sync(c) => c,
         }
     }
 
@@ -130,5 +134,11 @@ impl From<IpvsChange> for Change {
 impl From<ChainChange> for Change {
     fn from(c: ChainChange) -> Change {
         Change::Firewall(c)
+    }
+}
+
+impl From<SyncChange> for Change {
+    fn from(c: SyncChange) -> Change {
+        Change::Sync(c)
     }
 }

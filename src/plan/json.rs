@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Plan;
 use super::firewall::ChainJson;
 use super::ipvs::IpvsObject;
+use super::sync::SyncJson;
 
 /// `{"format_version": "1", "changes": [...], "summary": {...}}`, with the unmanaged services
 /// and notes added (and, after an apply, the number of kernel writes).
@@ -35,6 +36,7 @@ struct ChangeJson<'a> {
 pub enum Object<'a> {
     Ipvs(IpvsObject<'a>),
     Firewall(ChainJson),
+    Sync(SyncJson<'a>),
 }
 
 #[derive(Serialize)]

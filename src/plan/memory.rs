@@ -49,6 +49,13 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                     state.chains.remove(id);
                 }
             },
+            Change::Sync(super::SyncChange { role, after, .. }) => {
+                let daemons = state.sync.get_or_insert_default();
+                match after {
+                    Some(d) => daemons.insert(*role, d.clone()),
+                    None => daemons.remove(role),
+                };
+            }
         }
     }
     Ok(())

@@ -10,12 +10,14 @@ pub mod firewall;
 pub mod ipvs;
 mod json;
 mod render;
+pub mod sync;
 
 pub use change::{Action, Change, Domain, DomainChange, Phase};
 pub use firewall::ChainChange;
 pub use ipvs::IpvsChange;
 pub use json::{Object, PlanJson, json, render_json};
 pub use render::{Paint, RenderOptions, render_text};
+pub use sync::SyncChange;
 
 #[cfg(test)]
 mod memory;
@@ -36,7 +38,7 @@ pub struct Input<'a> {
 
 /// Every domain's planner, in no particular order: the plan is put into phase order after.
 /// A new domain adds its planner here.
-const PLANNERS: [fn(&Input, &mut Plan); 2] = [ipvs::plan, firewall::plan];
+const PLANNERS: [fn(&Input, &mut Plan); 3] = [ipvs::plan, firewall::plan, sync::plan];
 
 /// Plan the changes that make `observed` into `desired`, within `ownership`, in [`Phase`] order
 /// (within a phase, in the order each domain's planner gives them).

@@ -7,6 +7,7 @@ mod inventory;
 mod ipvs;
 mod overlay;
 mod scope;
+mod sync;
 
 pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent};
 pub use inventory::Inventory;
@@ -16,6 +17,7 @@ pub use ipvs::{
 };
 pub use overlay::{Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
+pub use sync::{DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_TTL, SyncDaemon, SyncDaemons, SyncRole};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -124,6 +126,8 @@ pub struct State {
     pub timeouts: Timeouts,
     /// A chain that is absent does not exist (desired: must not exist).
     pub chains: BTreeMap<ChainId, Chain>,
+    /// IPVS connection sync daemons (see [`SyncDaemons`]).
+    pub sync: SyncDaemons,
 }
 
 /// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.

@@ -24,6 +24,7 @@ impl Scope {
             Scope::Services(keys)
                 if state.timeouts == Timeouts::default()
                     && state.chains.is_empty()
+                    && state.sync.is_none()
                     && state.services.keys().all(|k| keys.contains(k)) =>
             {
                 Cow::Borrowed(state)

@@ -1,6 +1,6 @@
 //! What an edit of the file touches: the services whose desired state differs between the
 //! config last applied and the new one, so that only those are read back from the kernel and
-//! planned. Firewall, timeouts and ownership are global: a change there needs a full reconcile.
+//! planned. Firewall, timeouts, sync daemons and ownership are global: a change there needs a full reconcile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,8 +33,10 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     }
     services.extend(old.keys().filter(|k| !new.contains_key(k)));
     // Intents carry the expanded address of the service they name, so a VIP change shows here too.
-    let global =
-        before.ownership != after.ownership || before.timeouts != after.timeouts || before.firewall != after.firewall;
+    let global = before.ownership != after.ownership
+        || before.timeouts != after.timeouts
+        || before.firewall != after.firewall
+        || before.sync != after.sync;
     Touched { services, global }
 }
 
@@ -66,7 +68,7 @@ mod tests {
     }
 
     fn config(services: Vec<ServiceSpec>) -> Config {
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services, firewall: vec![] }
+        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services, firewall: vec![], sync: None }
     }
 
     fn key(vip: &str) -> ServiceKey {

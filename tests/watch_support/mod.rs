@@ -54,8 +54,13 @@ pub fn real(weight: u32) -> RealServer {
 /// A stand-in for the YAML format, enough to drive the loop: one line per service,
 /// `svc <n> <weight>...`, `timeout <tcp>`, `#` comments; anything else is an error at its line.
 pub fn parse(text: &str) -> Result<Config, String> {
-    let mut config =
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services: vec![], firewall: vec![] };
+    let mut config = Config {
+        ownership: Ownership::Managed,
+        timeouts: Timeouts::default(),
+        services: vec![],
+        firewall: vec![],
+        sync: None,
+    };
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
         match words.as_slice() {
