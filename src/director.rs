@@ -83,10 +83,11 @@ impl Director {
         Ok(self.dir.load()?)
     }
 
-    /// The live IPVS table alone (for `export`): no other domain is read.
+    /// The live IPVS table and sync daemons alone (for `export`): no other domain is read.
     pub fn observe_ipvs(&mut self) -> Result<State, Error> {
         let inventory = self.dir.load()?;
         let mut state = self.system.observe_domain(Domain::Ipvs)?;
+        state.sync = self.system.observe_domain(Domain::IpvsSync)?.sync;
         name_services(&mut state, &inventory);
         Ok(state)
     }
