@@ -211,6 +211,7 @@ fn state() -> impl Strategy<Value = State> {
         timeouts: Timeouts { tcp, tcp_fin, udp },
         chains: BTreeMap::new(),
         sync: None,
+        keepalived: None,
     })
 }
 

@@ -1,7 +1,7 @@
 //! The validated, defaulted domain form of a desired-state file.
 
 pub use crate::state::{FirewallAction, Intent, Ownership};
-use crate::state::{Service, ServiceKey, State, SyncDaemons, Timeouts};
+use crate::state::{Ha, Service, ServiceKey, State, SyncDaemons, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub struct Config {
     pub firewall: Vec<Intent>,
     /// `ipvs.sync`: `None` = the file does not manage the sync daemons.
     pub sync: SyncDaemons,
+    /// `ha`: the directors of the pair and the VIPs keepalived moves.
+    pub ha: Option<Ha>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,7 @@ impl Config {
             timeouts: self.timeouts,
             chains: Default::default(),
             sync: self.sync.clone(),
+            keepalived: None,
         }
     }
 }

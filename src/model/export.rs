@@ -35,7 +35,7 @@ pub fn to_raw(state: &State) -> raw::File {
     let sync = state.sync.as_ref().and_then(super::sync::export);
     let ipvs = (timeouts.is_some() || sync.is_some()).then_some(raw::Ipvs { timeouts, sync });
     let services = state.services.iter().zip(names(state)).map(|((key, s), name)| service(key, s, name)).collect();
-    raw::File { version: 1, ownership: None, ipvs, services, firewall: Vec::new() }
+    raw::File { version: 1, ownership: None, ipvs, services, firewall: Vec::new(), ha: None }
 }
 
 /// `tcp-192-168-2-110-80`, `udp-2001-db8--1-53`, `fwmark-42`, `fwmark-42-ipv6`.

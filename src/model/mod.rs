@@ -7,6 +7,7 @@ mod config;
 mod diag;
 mod export;
 mod firewall;
+mod ha;
 mod parse_error;
 mod positions;
 pub mod raw;
@@ -77,6 +78,7 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
     let sync = sync::sync(&mut c, file);
+    let ha = ha::ha(&mut c, file, &services);
     c.finish()?;
-    Ok(Config { ownership, timeouts, services, firewall, sync })
+    Ok(Config { ownership, timeouts, services, firewall, sync, ha })
 }

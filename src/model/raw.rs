@@ -30,6 +30,51 @@ pub struct File {
     /// Firewall intents, enforced in lvsync's own chains, in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firewall: Vec<Rule>,
+    /// Two or more directors sharing the VIPs: VRRP by keepalived, configured by lvsync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<Ha>,
+}
+
+/// High availability: keepalived moves every service VIP (and `vips`) to the director of the
+/// highest priority that is up. lvsync writes keepalived's configuration (VRRP only, never a
+/// `virtual_server`) and reloads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ha {
+    /// The VRRP engine: `keepalived`.
+    #[schemars(extend("enum" = ["keepalived"]))]
+    pub engine: String,
+    /// The interface VRRP adverts go out on and the VIPs are put on.
+    #[schemars(length(min = 1, max = 15))]
+    pub interface: String,
+    /// VRRP virtual router id 1..255, shared by the directors of one pair.
+    #[schemars(range(min = 1, max = 255))]
+    pub vrid: i64,
+    /// Seconds between adverts, 1..255; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub advert_interval: Option<i64>,
+    /// Whether a director of higher priority takes the VIPs back when it returns; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempt: Option<bool>,
+    /// Every director; this one is found by `--node NAME` or its hostname.
+    pub nodes: Vec<HaNode>,
+    /// Addresses to move besides every service VIP (a fwmark service lists its addresses here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vips: Vec<String>,
+}
+
+/// A director of the pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HaNode {
+    /// Its name (`--node NAME` or the hostname picks it).
+    pub name: String,
+    /// Its own address on `ha.interface`: VRRP adverts go between these.
+    pub address: String,
+    /// VRRP priority 1..254, unique: the highest that is up holds the VIPs.
+    #[schemars(range(min = 1, max = 254))]
+    pub priority: i64,
 }
 
 /// Global IPVS settings.

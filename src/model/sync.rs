@@ -73,7 +73,7 @@ pub fn sync(c: &mut Checker, file: &raw::File) -> SyncDaemons {
     Some(roles.into_iter().map(|r| (r, daemon.clone())).collect())
 }
 
-fn valid_ifname(name: &str) -> bool {
+pub(super) fn valid_ifname(name: &str) -> bool {
     (1..=MAX_IFNAME).contains(&name.len())
         && name != "."
         && name != ".."

@@ -3,6 +3,7 @@
 //! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
 
 mod firewall;
+mod ha;
 mod inventory;
 mod ipvs;
 mod overlay;
@@ -10,6 +11,7 @@ mod scope;
 mod sync;
 
 pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent};
+pub use ha::{Ha, HaNode, KeepalivedConf};
 pub use inventory::Inventory;
 pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
@@ -128,6 +130,9 @@ pub struct State {
     pub chains: BTreeMap<ChainId, Chain>,
     /// IPVS connection sync daemons (see [`SyncDaemons`]).
     pub sync: SyncDaemons,
+    /// keepalived's configuration file. Desired: `None` = the file has no `ha`; observed:
+    /// `None` = not read.
+    pub keepalived: Option<KeepalivedConf>,
 }
 
 /// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.

@@ -25,6 +25,7 @@ impl Scope {
                 if state.timeouts == Timeouts::default()
                     && state.chains.is_empty()
                     && state.sync.is_none()
+                    && state.keepalived.is_none()
                     && state.services.keys().all(|k| keys.contains(k)) =>
             {
                 Cow::Borrowed(state)

@@ -68,7 +68,14 @@ mod tests {
     }
 
     fn config(services: Vec<ServiceSpec>) -> Config {
-        Config { ownership: Ownership::Managed, timeouts: Timeouts::default(), services, firewall: vec![], sync: None }
+        Config {
+            ownership: Ownership::Managed,
+            timeouts: Timeouts::default(),
+            services,
+            firewall: vec![],
+            sync: None,
+            ha: None,
+        }
     }
 
     fn key(vip: &str) -> ServiceKey {

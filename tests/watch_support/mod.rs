@@ -60,6 +60,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         services: vec![],
         firewall: vec![],
         sync: None,
+        ha: None,
     };
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
