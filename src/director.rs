@@ -18,6 +18,10 @@ pub struct Options {
     pub iptables: String,
     /// How long to wait for another lvsync's lock.
     pub lock_wait: Duration,
+    /// keepalived's configuration and pid files (used when the file has `ha`).
+    pub keepalived: crate::keepalived::Options,
+    /// This director's name among `ha.nodes`: `--node`, else the hostname.
+    pub node: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -228,5 +232,6 @@ pub fn connect(opts: &Options) -> Result<System, Error> {
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
     let sync = crate::ipvs::SyncBackend::connect().map_err(backend::Error::from)?;
-    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(sync)] })
+    let keepalived = crate::keepalived::KeepalivedBackend::new(opts.keepalived.clone());
+    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(sync), Box::new(keepalived)] })
 }

@@ -13,6 +13,7 @@ pub mod exec;
 pub mod firewall;
 pub mod inventory;
 pub mod ipvs;
+pub mod keepalived;
 pub mod lab;
 pub mod model;
 pub mod plan;

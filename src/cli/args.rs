@@ -35,6 +35,15 @@ pub struct Global {
     /// iptables variant to drive: iptables, iptables-legacy or iptables-nft (CMD-save, CMD-restore and ip6tables twins are derived)
     #[arg(long, global = true, value_name = "CMD", default_value = "iptables")]
     pub iptables: String,
+    /// This director's name among the file's `ha.nodes` (default: the hostname)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub node: Option<String>,
+    /// keepalived's configuration file, which lvsync writes when the file has `ha`
+    #[arg(long, global = true, value_name = "PATH", default_value = "/etc/keepalived/keepalived.conf")]
+    pub keepalived_conf: PathBuf,
+    /// keepalived's pid file: lvsync sends that process SIGHUP after a new configuration
+    #[arg(long, global = true, value_name = "PATH", default_value = "/run/keepalived.pid")]
+    pub keepalived_pid: PathBuf,
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -66,9 +66,9 @@ fn read(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
-fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
+fn load(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
     let start = std::time::Instant::now();
-    let config = model::load(text).map_err(|diags| {
+    let mut config = model::load(text).map_err(|diags| {
         let n = diags.len();
         anyhow::anyhow!(
             "{} is not a valid lvsync file ({n} problem{}); nothing was changed\n{}",
@@ -77,6 +77,10 @@ fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
             diags.render(&path.display().to_string()).trim_end()
         )
     })?;
+    config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
+    if let Some(w) = ha_warning(&config) {
+        tracing::warn!("{}: {w}", path.display());
+    }
     tracing::debug!(ms = start.elapsed().as_millis() as u64, services = config.services.len(), "loaded the file");
     Ok(config)
 }
@@ -94,6 +98,9 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
         };
         match model::load(&text) {
             Ok(config) => {
+                if let Some(w) = ha_warning(&config) {
+                    eprintln!("{}: {w}", path.display());
+                }
                 if !quiet {
                     let reals: usize = config.services.iter().map(|s| s.service.reals.len()).sum();
                     out.line(&format!(
@@ -116,6 +123,13 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
     status
 }
 
+/// `ha` without `ipvs.sync` works, but connections do not survive a failover.
+fn ha_warning(config: &Config) -> Option<&'static str> {
+    (config.ha.is_some() && config.sync.is_none()).then_some(
+        "warning: `ha` without `ipvs.sync`: the peer director does not know the connections, so they break on failover; add `ipvs.sync`",
+    )
+}
+
 fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
@@ -136,7 +150,7 @@ fn plan(
     diff: bool,
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(file, &text)?;
+    let config = load(g, file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
     let want = desired(&config, &Overlays::default());
@@ -171,7 +185,7 @@ fn plan(
 
 fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(file, &text)?;
+    let config = load(g, file, &text)?;
     let mut director = Director::open(g)?;
     let want = desired(&config, &Overlays::default());
     let applied = director
@@ -182,7 +196,7 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
 
 fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {
     let saved = planfile::read(path)?;
-    let config = load(&saved.file, &saved.file_text)?;
+    let config = load(g, &saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
     let want = desired(&config, &Overlays::default());
     let planned = director.plan(target(&config, &want), &Scope::All)?;

@@ -29,8 +29,17 @@ pub enum Logging {
 impl Resolved {
     pub fn new(cli: Cli) -> Resolved {
         let g = &cli.global;
-        let director =
-            director::Options { state_dir: g.state_dir.clone(), iptables: g.iptables.clone(), lock_wait: LOCK_WAIT };
+        let director = director::Options {
+            state_dir: g.state_dir.clone(),
+            iptables: g.iptables.clone(),
+            lock_wait: LOCK_WAIT,
+            keepalived: crate::keepalived::Options {
+                conf: g.keepalived_conf.clone(),
+                pid: g.keepalived_pid.clone(),
+                program: "keepalived".to_string(),
+            },
+            node: g.node.clone().unwrap_or_else(hostname),
+        };
         let logging = match cli.command {
             Command::Watch { .. } => Logging::Daemon {
                 format: match g.log_format {
@@ -73,4 +82,14 @@ impl Logging {
             }
         }
     }
+}
+
+/// This machine's hostname, up to the first dot (`lb1.example.net` is node `lb1`).
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into our buffer.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let name = if ok { String::from_utf8_lossy(&buf[..end]).into_owned() } else { String::new() };
+    name.split('.').next().unwrap_or_default().to_string()
 }

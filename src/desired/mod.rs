@@ -13,6 +13,7 @@ use crate::state::{Overlays, State, Timeouts};
 pub fn desired(config: &Config, overlays: &Overlays) -> State {
     let mut state = config.state();
     state.chains = crate::firewall::render(&config.firewall);
+    state.keepalived = config.keepalived_text().map(|text| crate::state::KeepalivedConf { text: Some(text) });
     overlays.apply(&mut state);
     state
 }

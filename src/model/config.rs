@@ -17,6 +17,8 @@ pub struct Config {
     pub sync: SyncDaemons,
     /// `ha`: the directors of the pair and the VIPs keepalived moves.
     pub ha: Option<Ha>,
+    /// This director among `ha.nodes`, once [`Config::select_node`] found it.
+    pub node: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +30,28 @@ pub struct ServiceSpec {
 }
 
 impl Config {
+    /// Name this director (`--node` or the hostname). With `ha`, it must be one of `ha.nodes`.
+    pub fn select_node(&mut self, node: &str) -> Result<(), String> {
+        if let Some(ha) = &self.ha
+            && ha.node(node).is_none()
+        {
+            let names: Vec<String> = ha.nodes.iter().map(|n| format!("`{}`", n.name)).collect();
+            return Err(format!(
+                "this director is `{node}` (from `--node` or the hostname), which is not one of ha.nodes: {}; pass `--node NAME`",
+                names.join(", ")
+            ));
+        }
+        self.node = Some(node.to_string());
+        Ok(())
+    }
+
+    /// keepalived's configuration for this director, when the file has `ha` and the director
+    /// is one of its nodes.
+    pub fn keepalived_text(&self) -> Option<String> {
+        let ha = self.ha.as_ref()?;
+        Some(ha.render(ha.node(self.node.as_deref()?)?))
+    }
+
     /// Services, timeouts and sync daemons as desired state; firewall chains are rendered by `firewall`.
     pub fn state(&self) -> State {
         State {

@@ -80,5 +80,5 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
     let sync = sync::sync(&mut c, file);
     let ha = ha::ha(&mut c, file, &services);
     c.finish()?;
-    Ok(Config { ownership, timeouts, services, firewall, sync, ha })
+    Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None })
 }

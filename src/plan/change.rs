@@ -2,7 +2,7 @@
 
 use super::json::Object;
 use super::render::Paint;
-use super::{ChainChange, IpvsChange, Plan, SyncChange};
+use super::{ChainChange, IpvsChange, KeepalivedChange, Plan, SyncChange};
 use crate::state::ServiceKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -49,6 +49,7 @@ pub enum Domain {
     Ipvs,
     Firewall,
     IpvsSync,
+    Keepalived,
 }
 
 impl Domain {
@@ -57,6 +58,7 @@ impl Domain {
             Domain::Ipvs => "ipvs",
             Domain::Firewall => "firewall",
             Domain::IpvsSync => "ipvs_sync",
+            Domain::Keepalived => "keepalived",
         }
     }
 }
@@ -92,6 +94,7 @@ pub enum Change {
     Ipvs(IpvsChange),
     Firewall(ChainChange),
     Sync(SyncChange),
+    Keepalived(KeepalivedChange),
 }
 
 impl Change {
@@ -101,6 +104,7 @@ impl Change {
             Change::Ipvs(c) => c,
             Change::Firewall(c) => c,
             Change::Sync(c) => c,
+            Change::Keepalived(c) => c,
         }
     }
 
@@ -140,5 +144,11 @@ impl From<ChainChange> for Change {
 impl From<SyncChange> for Change {
     fn from(c: SyncChange) -> Change {
         Change::Sync(c)
+    }
+}
+
+impl From<KeepalivedChange> for Change {
+    fn from(c: KeepalivedChange) -> Change {
+        Change::Keepalived(c)
     }
 }

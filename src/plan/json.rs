@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Plan;
 use super::firewall::ChainJson;
 use super::ipvs::IpvsObject;
+use super::keepalived::KeepalivedJson;
 use super::sync::SyncJson;
 
 /// `{"format_version": "1", "changes": [...], "summary": {...}}`, with the unmanaged services
@@ -37,6 +38,7 @@ pub enum Object<'a> {
     Ipvs(IpvsObject<'a>),
     Firewall(ChainJson),
     Sync(SyncJson<'a>),
+    Keepalived(KeepalivedJson<'a>),
 }
 
 #[derive(Serialize)]

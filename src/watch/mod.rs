@@ -122,7 +122,12 @@ pub struct WatchOptions {
 pub fn run(opts: WatchOptions) -> Result<(), Error> {
     resync_interval(opts.resync_interval.as_secs())?;
     let name = opts.file.display().to_string();
-    let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
+    let node = opts.director.node.clone();
+    let load = move |text: &str| {
+        let mut config = crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string())?;
+        config.select_node(&node).map_err(|e| format!("{name}: {e}"))?;
+        Ok(config)
+    };
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
     let text = std::fs::read_to_string(&opts.file)
         .map_err(|e| Error::Read { path: opts.file.clone(), detail: e.to_string() })?;

@@ -1,6 +1,6 @@
 //! What an edit of the file touches: the services whose desired state differs between the
 //! config last applied and the new one, so that only those are read back from the kernel and
-//! planned. Firewall, timeouts, sync daemons and ownership are global: a change there needs a full reconcile.
+//! planned. Firewall, timeouts, sync daemons, ha and ownership are global: a change there needs a full reconcile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,7 +36,8 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     let global = before.ownership != after.ownership
         || before.timeouts != after.timeouts
         || before.firewall != after.firewall
-        || before.sync != after.sync;
+        || before.sync != after.sync
+        || before.ha != after.ha;
     Touched { services, global }
 }
 
@@ -75,6 +76,7 @@ mod tests {
             firewall: vec![],
             sync: None,
             ha: None,
+            node: None,
         }
     }
 

@@ -61,6 +61,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         firewall: vec![],
         sync: None,
         ha: None,
+        node: None,
     };
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();
