@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 
 pub use client::Held;
 pub use inner::Lab;
+pub use netns::Netns;
 pub use report::{LabReport, ServiceResult};
+pub use responder::start as start_responders;
 
 /// The hidden subcommand the kernel runs: `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS`.
 pub const INNER_COMMAND: &str = "lab-inner";
