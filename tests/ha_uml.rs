@@ -10,7 +10,7 @@ mod ipvs_support;
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use ipvs_support::*;
@@ -251,6 +251,5 @@ fn two_directors_with_keepalived_and_connection_sync() {
             let _ = k.kill();
             let _ = k.wait();
         }
-        let _ = Stdio::null();
     });
 }
