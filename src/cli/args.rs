@@ -126,6 +126,9 @@ pub enum Command {
         requests: u32,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// With `ha`: two directors running keepalived; the master's link goes down halfway
+        #[arg(long)]
+        failover: bool,
     },
     /// Run by `lvsync lab` inside its kernel
     #[command(name = "lab-inner", hide = true)]

@@ -35,9 +35,10 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
         Command::Export => export(g),
-        Command::Lab { file, requests, format } => {
+        Command::Lab { file, requests, format, failover } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
+            opts.failover = failover;
             opts.progress = !r.quiet;
             let report = crate::lab::run(&opts)?;
             let mut out = Out::new();

@@ -48,7 +48,7 @@ impl DomainChange for KeepalivedChange {
     }
 
     fn text(&self, _: &Plan, paint: &Paint, out: &mut String) {
-        let _ = writeln!(out, "keepalived configuration (VRRP only; keepalived is reloaded)");
+        let _ = writeln!(out, "keepalived configuration (VRRP only)");
         let before = self.before.as_deref().unwrap_or("");
         let diff = similar::TextDiff::from_lines(before, &self.after);
         for group in diff.grouped_ops(2) {
