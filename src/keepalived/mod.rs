@@ -72,11 +72,13 @@ pub enum Reloaded {
 
 pub struct KeepalivedBackend {
     opts: Options,
+    /// Whether the file wants the configuration (set by `focus`): without `ha` it is not read.
+    wanted: bool,
 }
 
 impl KeepalivedBackend {
     pub fn new(opts: Options) -> KeepalivedBackend {
-        KeepalivedBackend { opts }
+        KeepalivedBackend { opts, wanted: true }
     }
 
     /// The file's text; `None` when there is no file.
@@ -146,8 +148,12 @@ impl Backend for KeepalivedBackend {
         Domain::Keepalived
     }
 
+    fn focus(&mut self, desired: &State, _made: &crate::state::Inventory) {
+        self.wanted = desired.keepalived.is_some();
+    }
+
     fn observe_scope(&mut self, scope: &Scope, state: &mut State) -> Result<(), backend::Error> {
-        if *scope == Scope::All {
+        if *scope == Scope::All && self.wanted {
             state.keepalived = Some(KeepalivedConf { text: self.read()? });
         }
         Ok(())
