@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Edit-to-kernel latency of `lvsync watch` at 2,000 services x 8 real servers.
+"""Edit-to-kernel latency of `lvsync watch` at 2,000 (or $LVSYNC_BENCH_SERVICES) services x 8
+real servers.
 
 Run by bench/watch-latency.sh inside User-Mode Linux (needs IPVS). `gen FILE` writes the
 desired-state file; `run LVSYNC WORKDIR` starts watch on it and measures, from its JSON log:
@@ -18,8 +19,11 @@ import sys
 import time
 from datetime import datetime
 
-SERVICES, REALS = 2000, 8
-TARGET = 1000  # the service whose weight is edited
+SERVICES, REALS = int(os.environ.get("LVSYNC_BENCH_SERVICES", "2000")), 8
+TARGET = SERVICES // 2  # the service whose weight is edited
+# Watch parses the whole file after each quick apply; wait that out between edits.
+SETTLE = 2.0 * max(1, SERVICES // 2000)
+EDITS = 10 if SERVICES <= 2000 else 5
 
 
 def vip(i):
@@ -95,7 +99,7 @@ def main():
           f"(reconcile {first['duration_ms']:.0f} ms)")
 
     incremental, incremental_reconcile, to_event, read, parse = [], [], [], [], []
-    for k in range(2, 12):
+    for k in range(2, 2 + EDITS):
         text = director(k)
         t0 = time.time()
         write_over(file, text)
@@ -110,7 +114,7 @@ def main():
         incremental_reconcile.append(ev["duration_ms"])
         # Let watch finish checking the whole file (it parses all of it after the quick apply),
         # so that each edit is measured from an idle loop.
-        time.sleep(2)
+        time.sleep(SETTLE)
 
     full, full_reconcile = [], []
     for k in range(5):
@@ -122,6 +126,8 @@ def main():
         full.append((stamp(ev) - t0) * 1000)
         full_reconcile.append(ev["duration_ms"])
 
+    with open(f"/proc/{proc.pid}/status") as f:
+        hwm = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "0")
     proc.send_signal(signal.SIGTERM)
     code = proc.wait()
 
@@ -136,6 +142,7 @@ def main():
     show("  of which: reconcile (read touched service, plan, write, read back)", incremental_reconcile)
     show("full, SIGHUP to kernel (read all, plan, write)", full)
     show("full, reconcile only", full_reconcile)
+    print(f"watch peak RSS holding the file: {int(hwm) // 1024} MiB")
     print(f"watch exit status after SIGTERM: {code}")
 
 

@@ -17,11 +17,25 @@ pub trait DomainError: std::error::Error + Send + Sync + 'static {
 pub struct Error {
     domain: Domain,
     error: Box<dyn std::error::Error + Send + Sync>,
+    /// For a failed `execute`: the changes (indices into the changes it was given; after
+    /// [`System::execute`], into the whole plan) made before it failed. `None`: not known.
+    made: Option<Vec<usize>>,
 }
 
 impl Error {
     pub fn domain(&self) -> Domain {
         self.domain
+    }
+
+    /// Says which of the changes given to `execute` were made before the failure.
+    pub fn with_made(mut self, made: Vec<usize>) -> Error {
+        self.made = Some(made);
+        self
+    }
+
+    /// Which changes were made before a failed `execute`, if the backend said.
+    pub fn made(&self) -> Option<&[usize]> {
+        self.made.as_deref()
     }
 
     /// The domain's error, if it is of type `E`.
@@ -32,7 +46,7 @@ impl Error {
 
 impl<E: DomainError> From<E> for Error {
     fn from(error: E) -> Error {
-        Error { domain: E::DOMAIN, error: Box::new(error) }
+        Error { domain: E::DOMAIN, error: Box::new(error), made: None }
     }
 }
 
@@ -83,6 +97,7 @@ pub trait Backend {
     fn focus(&mut self, _desired: &State, _made: &Inventory) {}
 
     /// Carry out, in order, the changes of `changes` that belong to this domain; ignore others.
+    /// A failure says which of them were made ([`Error::with_made`]).
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error>;
 }
 
@@ -116,15 +131,80 @@ impl System {
     }
 
     /// A plan is in phase order; each run of one domain's changes goes to that domain's backend,
-    /// so that the order holds across backends.
+    /// so that the order holds across backends. A failure says which of `changes` were made
+    /// (every run before the failing one, and what its backend made of it), when it is known.
     pub fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error> {
         let mut done = Executed::default();
+        let mut start = 0;
         for run in changes.chunk_by(|a, b| a.domain() == b.domain()) {
             let domain = run[0].domain();
             for b in self.backends.iter_mut().filter(|b| b.domain() == domain) {
-                done += b.execute(run)?;
+                match b.execute(run) {
+                    Ok(executed) => done += executed,
+                    Err(mut err) => {
+                        err.made = err.made.map(|made| (0..start).chain(made.into_iter().map(|i| start + i)).collect());
+                        return Err(err);
+                    }
+                }
             }
+            start += run.len();
         }
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{ChainChange, IpvsChange};
+    use crate::state::{ChainId, Timeouts};
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("refused")]
+    struct Refused;
+
+    impl DomainError for Refused {
+        const DOMAIN: Domain = Domain::Firewall;
+    }
+
+    /// Makes every change it is given but refuses the `fail_at`-th of its own (0-based).
+    struct Counting {
+        domain: Domain,
+        fail_at: Option<usize>,
+    }
+
+    impl Backend for Counting {
+        fn domain(&self) -> Domain {
+            self.domain
+        }
+
+        fn observe_scope(&mut self, _: &Scope, _: &mut State) -> Result<(), Error> {
+            Ok(())
+        }
+
+        fn execute(&mut self, changes: &[Change]) -> Result<Executed, Error> {
+            match self.fail_at {
+                Some(n) if n < changes.len() => Err(Error::from(Refused).with_made((0..n).collect())),
+                _ => Ok(Executed { changes: changes.len(), writes: changes.len() }),
+            }
+        }
+    }
+
+    /// The indices a backend reports are its own run's; the seam makes them the plan's, with
+    /// every earlier run counted as made.
+    #[test]
+    fn a_failure_names_made_changes_by_their_place_in_the_plan() {
+        let ipvs = Change::Ipvs(IpvsChange::SetTimeouts { before: Timeouts::default(), after: Timeouts::default() });
+        let chain = |i: usize| Change::Firewall(ChainChange { id: ChainId::all()[i], before: None, after: None });
+        let plan = [ipvs.clone(), ipvs, chain(0), chain(1), chain(2)];
+        let mut system = System {
+            backends: vec![
+                Box::new(Counting { domain: Domain::Ipvs, fail_at: None }),
+                Box::new(Counting { domain: Domain::Firewall, fail_at: Some(2) }),
+            ],
+        };
+        let err = system.execute(&plan).unwrap_err();
+        assert_eq!(err.made(), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(err.to_string(), "refused");
     }
 }

@@ -30,12 +30,70 @@ pub enum Error {
     StateDir(#[from] inventory::Error),
     #[error(transparent)]
     Backend(#[from] backend::Error),
+    #[error("{}", incomplete(.made, .not_made))]
+    Incomplete {
+        /// The plan's changes made before the failure (`None`: not known), and those not made.
+        made: Option<Vec<String>>,
+        not_made: Vec<String>,
+        #[source]
+        source: backend::Error,
+    },
     #[error("the kernel does not match the file after applying; {} difference(s) remain: {}", .0.changes.len(), remaining(.0))]
     NotConverged(Plan),
 }
 
 fn remaining(p: &Plan) -> String {
-    p.changes.iter().map(|c| format!("{} {} {}", c.action().as_str(), c.kind(), c.id())).collect::<Vec<_>>().join("; ")
+    p.changes.iter().map(describe).collect::<Vec<_>>().join("; ")
+}
+
+/// `create real_server web/10.0.0.1:80`: a change as the JSON plan names it.
+fn describe(c: &plan::Change) -> String {
+    format!("{} {} {}", c.action().as_str(), c.kind(), c.id())
+}
+
+/// Changes listed in a failure message, at most this many of each kind.
+const LISTED: usize = 20;
+
+fn listed(changes: &[String]) -> String {
+    let mut s = changes.iter().take(LISTED).cloned().collect::<Vec<_>>().join("; ");
+    if changes.len() > LISTED {
+        s.push_str(&format!("; and {} more", changes.len() - LISTED));
+    }
+    s
+}
+
+fn incomplete(made: &Option<Vec<String>>, not_made: &[String]) -> String {
+    let total = made.as_ref().map_or(0, Vec::len) + not_made.len();
+    let made = match made {
+        None => {
+            return format!(
+                "it is not known which of these {total} changes were made before the failure: {} (`lvsync plan` shows what is left)",
+                listed(not_made)
+            );
+        }
+        Some(made) if made.is_empty() => format!("none of the {total} changes was made"),
+        Some(made) => format!("{} of {total} changes were made: {}", made.len(), listed(made)),
+    };
+    let rest = match not_made.len() {
+        0 => String::new(),
+        n => format!("; {n} not made: {}", listed(not_made)),
+    };
+    format!("{made}{rest} (`lvsync plan` shows what is left)")
+}
+
+/// The failure of executing `plan`, with the changes made before it and those not made.
+fn incomplete_error(plan: &Plan, source: backend::Error) -> Error {
+    let (made, not_made) = match source.made() {
+        Some(indices) => {
+            let done: BTreeSet<usize> = indices.iter().copied().collect();
+            let (made, not_made): (Vec<_>, Vec<_>) =
+                plan.changes.iter().enumerate().partition(|(i, _)| done.contains(i));
+            let names = |v: Vec<(usize, &plan::Change)>| v.into_iter().map(|(_, c)| describe(c)).collect::<Vec<_>>();
+            (Some(names(made)), names(not_made))
+        }
+        None => (None, plan.changes.iter().map(describe).collect()),
+    };
+    Error::Incomplete { made, not_made, source }
 }
 
 #[derive(Debug, Clone)]
@@ -165,7 +223,7 @@ impl Director {
             }
         }
         let start = Instant::now();
-        let executed = self.system.execute(&plan.changes)?;
+        let executed = self.system.execute(&plan.changes).map_err(|e| incomplete_error(&plan, e))?;
         tracing::debug!(ms = start.elapsed().as_millis() as u64, writes = executed.writes, "executed the plan");
         let start = Instant::now();
 

@@ -1,8 +1,9 @@
 //! lvsync keeps Linux Virtual Server (IPVS) directors in the state a YAML file describes.
 //!
-//! Layers, pure core first: [`model`] (the file format) -> [`state`] (normalized state) ->
-//! [`plan`] (pure diff) -> backends ([`ipvs`], [`firewall`]) that only observe and execute ->
-//! [`cli`], [`watch`], [`lab`].
+//! Layers, pure core first: [`state`] (normalized state) -> [`plan`] (pure diff, one module per
+//! domain) -> [`model`] (the file format) -> [`backend`] (the seam) -> the backends ([`ipvs`],
+//! [`firewall`]) that only observe and execute -> [`desired`] (file + overlays -> state) and
+//! [`inventory`] -> [`director`] -> [`cli`], [`watch`], [`lab`]. See docs/architecture.md.
 
 pub mod backend;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod director;
 pub mod error_chain;
 pub mod exec;
 pub mod firewall;
+pub mod health;
 pub mod inventory;
 pub mod ipvs;
 pub mod keepalived;

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use lvsync::lab::kernel;
-
 mod cli_support;
+mod uml_support;
 use cli_support::{lvsync, run, seed_subnet_on_a_dummy};
 
 fn save() -> String {
@@ -14,7 +13,7 @@ fn save() -> String {
 
 #[test]
 fn intents_come_and_go_with_the_file_and_cost_nothing_when_absent() {
-    kernel::test_in_kernel(
+    uml_support::test_in_kernel(
         "intents_come_and_go_with_the_file_and_cost_nothing_when_absent",
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         || {

@@ -3,9 +3,8 @@
 
 use std::path::Path;
 
-use lvsync::lab::kernel;
-
 mod cli_support;
+mod uml_support;
 use cli_support::{lvsync, run, seed_subnet_on_a_dummy};
 
 fn ipvsadm_save() -> String {
@@ -14,7 +13,7 @@ fn ipvsadm_save() -> String {
 
 #[test]
 fn a_saved_plan_applies_only_while_the_live_state_is_unchanged() {
-    kernel::test_in_kernel(
+    uml_support::test_in_kernel(
         "a_saved_plan_applies_only_while_the_live_state_is_unchanged",
         Path::new(env!("CARGO_TARGET_TMPDIR")),
         || {

@@ -254,6 +254,7 @@ fn a_refused_restore_leaves_the_previous_rules_and_says_why() {
         let bad = Chain {
             rules: vec![r#"-m comment --comment "lvsync:fine" -j ACCEPT"#.into(), "-j LVSYNC-NOPE".into()],
             jump: true,
+            ..Default::default()
         };
         // The forward chain's deletion rides in the same restore and must not happen either.
         let changes = [

@@ -60,13 +60,17 @@ fn observed(family: Family, dump: &str) -> BTreeMap<ChainId, Chain> {
 fn check_variant(v4_filter: &str, v4_all: &str, v6_filter: &str) {
     let mut got = observed(Family::Ipv4, v4_filter);
     got.extend(observed(Family::Ipv6, v6_filter));
-    let want = render(&intents());
+    let mut want = render(&intents());
+    // The dumps have `-A FORWARD -j DOCKER-USER` above lvsync's jump: the jump is not at the top
+    // of FORWARD, which is drift (the plan moves it back), so it does not count as the jump.
+    want.get_mut(&ChainId { family: Family::Ipv4, hook: Hook::Forward }).unwrap().jump = false;
     assert_eq!(got, want);
     // The dump of every table, with counters, reads the same.
     assert_eq!(observed(Family::Ipv4, v4_all), observed(Family::Ipv4, v4_filter));
-    // The jump appended at the end of FORWARD counts as well as the one at the top of INPUT.
+    // Both jumps are seen, the one in FORWARD second.
     let t = parse(v4_filter);
     assert_eq!((t.jumps(Hook::Input), t.jumps(Hook::Forward)), (1, 1));
+    assert_eq!((t.first_at[&Hook::Input], t.first_at[&Hook::Forward]), (1, 2));
 }
 
 #[test]

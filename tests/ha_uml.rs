@@ -6,6 +6,7 @@
 //! are served; a changed file reloads keepalived and an unchanged one does not.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -14,7 +15,6 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use ipvs_support::*;
-use lvsync::lab::kernel;
 use lvsync::lab::topology::{Listener, Target};
 use lvsync::lab::{Held, Netns, start_responders};
 use lvsync::state::Protocol;
@@ -173,7 +173,7 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) -> Duratio
 
 #[test]
 fn two_directors_with_keepalived_and_connection_sync() {
-    kernel::test_in_kernel("two_directors_with_keepalived_and_connection_sync", scratch(), || {
+    uml_support::test_in_kernel("two_directors_with_keepalived_and_connection_sync", scratch(), || {
         network();
         responders();
         let (lb1, lb2) = (Director::new("lb1"), Director::new("lb2"));

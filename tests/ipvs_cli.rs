@@ -2,12 +2,12 @@
 //! with ipvsadm as the oracle. One boot runs every scenario; each has its own state directory.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use ipvs_support::*;
-use lvsync::lab::kernel;
 
 fn rich_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ipvs/rich.yaml")
@@ -37,7 +37,7 @@ impl Cli {
         let state = self.dir.join("state");
         Command::new(env!("CARGO_BIN_EXE_lvsync"))
             .args(args)
-            .args(["--state-dir", state.to_str().unwrap(), "--iptables", "iptables-legacy"])
+            .args(["--state-dir", state.to_str().unwrap()])
             .env("NO_COLOR", "1")
             .output()
             .unwrap()
@@ -64,7 +64,7 @@ fn reset() {
 
 #[test]
 fn lvsync_commands_against_the_kernel() {
-    kernel::test_in_kernel("lvsync_commands_against_the_kernel", scratch(), || {
+    uml_support::test_in_kernel("lvsync_commands_against_the_kernel", scratch(), || {
         director_network();
         apply_builds_what_ipvsadm_builds_and_a_second_apply_changes_nothing();
         drift_makes_plan_exit_2_and_apply_repairs_it();

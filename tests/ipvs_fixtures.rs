@@ -3,6 +3,7 @@
 //! `regenerate_fixtures`, which says in each file how the table was built and what was asked.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -151,10 +152,11 @@ fn capture(client: &mut Client, requests: &[IpvsMessage], mode: Mode) -> Vec<Vec
 #[test]
 #[ignore = "regenerates tests/fixtures/ipvs in a User-Mode Linux kernel; run it on purpose"]
 fn regenerate_fixtures() {
-    if !kernel::inside() {
+    if !uml_support::inside() {
         let exe = std::env::current_exe().unwrap();
         let args = [exe.into_os_string(), "regenerate_fixtures".into(), "--exact".into(), "--ignored".into()];
-        let out = kernel::boot(&Boot::new(scratch().join("uml-fixtures"), args).env(kernel::INSIDE_ENV, "1")).unwrap();
+        let out =
+            kernel::boot(&Boot::new(scratch().join("uml-fixtures"), args).env(uml_support::INSIDE_ENV, "1")).unwrap();
         assert!(out.status == 0 && out.output.contains("1 passed"), "{}\n{}", out.output, out.console);
         return;
     }

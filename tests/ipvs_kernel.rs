@@ -2,12 +2,12 @@
 //! oracle both ways. One boot runs every scenario in turn, each starting from an empty table.
 
 mod ipvs_support;
+mod uml_support;
 
 use ipvs_support::*;
 use lvsync::backend::Backend;
 use lvsync::inventory::Inventory;
 use lvsync::ipvs::{Error, IpvsBackend};
-use lvsync::lab::kernel;
 use lvsync::plan::{Change, IpvsChange, plan};
 use lvsync::state::{
     Family, Forward, Netmask, Ownership, Persistence, RealKey, RealServer, Scheduler, Service, ServiceAttrs,
@@ -30,7 +30,7 @@ fn reset() {
 
 #[test]
 fn ipvs_backend_against_the_kernel_with_ipvsadm_as_oracle() {
-    kernel::test_in_kernel("ipvs_backend_against_the_kernel_with_ipvsadm_as_oracle", scratch(), || {
+    uml_support::test_in_kernel("ipvs_backend_against_the_kernel_with_ipvsadm_as_oracle", scratch(), || {
         director_network();
         let mut b = IpvsBackend::connect().expect("IPVS in the kernel");
         lvsync_builds_what_ipvsadm_builds(&mut b);

@@ -1,10 +1,12 @@
 //! `lvsync lab` end to end, through the real binary: a User-Mode Linux kernel per run, the
 //! director built and applied by lvsync itself, real TCP and UDP traffic counted per real server.
 
+mod uml_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use lvsync::lab::{Lab, kernel};
+use lvsync::lab::Lab;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 
@@ -212,7 +214,7 @@ fn an_invalid_file_is_refused_before_any_kernel_boots() {
 /// weights.
 #[test]
 fn a_weight_change_applied_while_a_long_connection_is_open_leaves_it_working() {
-    kernel::test_in_kernel(
+    uml_support::test_in_kernel(
         "a_weight_change_applied_while_a_long_connection_is_open_leaves_it_working",
         scratch(),
         || {

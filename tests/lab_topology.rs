@@ -1,10 +1,12 @@
 //! The lab's network carries real traffic in every forwarding method: here IPVS is configured
 //! with ipvsadm, independently of lvsync's own apply (which tests/lab_e2e.rs goes through).
 
+mod uml_support;
+
 use std::path::Path;
 use std::process::Command;
 
-use lvsync::lab::{Lab, kernel};
+use lvsync::lab::Lab;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -35,7 +37,7 @@ services:
 
 #[test]
 fn every_forwarding_method_carries_traffic_through_the_lab() {
-    kernel::test_in_kernel("every_forwarding_method_carries_traffic_through_the_lab", scratch(), || {
+    uml_support::test_in_kernel("every_forwarding_method_carries_traffic_through_the_lab", scratch(), || {
         let config = lvsync::model::load(EVERY_METHOD).unwrap();
         let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
         let ipvsadm = [
@@ -75,21 +77,25 @@ fn every_forwarding_method_carries_traffic_through_the_lab() {
 
 #[test]
 fn a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero() {
-    kernel::test_in_kernel("a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero", scratch(), || {
-        let config = lvsync::model::load(include_str!("../examples/seed-dr.yaml")).unwrap();
-        let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
-        sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
-        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
-        sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);
-        let web = lab.target("web").unwrap();
-        let mut held = lab.hold(web).unwrap();
-        let first = held.first.clone();
-        sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", first.as_str(), "-g", "-w", "0"]);
-        for _ in 0..3 {
-            assert_eq!(held.ping().unwrap(), first);
-        }
-        let after = lab.send(web, 8);
-        assert_eq!(after.failed, 0, "{after:?}");
-        assert_eq!(after.by_real[&first], 0, "a real server of weight 0 takes no new connection: {after:?}");
-    });
+    uml_support::test_in_kernel(
+        "a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero",
+        scratch(),
+        || {
+            let config = lvsync::model::load(include_str!("../examples/seed-dr.yaml")).unwrap();
+            let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
+            sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
+            sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
+            sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);
+            let web = lab.target("web").unwrap();
+            let mut held = lab.hold(web).unwrap();
+            let first = held.first.clone();
+            sh(&["ipvsadm", "-e", "-t", "192.168.2.110:80", "-r", first.as_str(), "-g", "-w", "0"]);
+            for _ in 0..3 {
+                assert_eq!(held.ping().unwrap(), first);
+            }
+            let after = lab.send(web, 8);
+            assert_eq!(after.failed, 0, "{after:?}");
+            assert_eq!(after.by_real[&first], 0, "a real server of weight 0 takes no new connection: {after:?}");
+        },
+    );
 }

@@ -103,4 +103,13 @@ fn full_resolves_defaults_overrides_and_intents() {
     assert_eq!((v6_in.port, v6_in.protocol), (None, Some(Protocol::Sctp)), "port 0 means all ports: no --dport");
     let anything = c.firewall.iter().find(|i| i.name == "anything-else-forwarded").unwrap();
     assert_eq!(anything.family, None, "a rule naming no address applies to both families");
+    // Health: the https service's check, overridden by one real server, turned off on another.
+    let h = &https.health;
+    assert_eq!(h.checks.len(), 3);
+    assert_eq!(h.checks[&RealKey { address: ip("192.168.2.107"), port: 443 }].target.port, 22);
+    assert_eq!(h.checks[&RealKey { address: ip("10.10.10.2"), port: 8443 }].target.port, 8443);
+    assert_eq!(h.drain_timeout, std::time::Duration::from_secs(30));
+    assert!(h.fallback.is_some());
+    assert_eq!(v6.health.drain_timeout, std::time::Duration::ZERO);
+    assert_eq!(marked.health.checks.len(), 1, "`check: none` turns probing off");
 }

@@ -70,6 +70,7 @@ fn schema_problems(root: &Value, schema: &Value, value: &Value, path: &str, out:
             "array" => value.is_array(),
             "string" => value.is_string(),
             "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
             "boolean" => value.is_boolean(),
             other => panic!("type {other} not handled"),
         };

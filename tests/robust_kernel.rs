@@ -3,6 +3,7 @@
 //! away after one line, and a damaged inventory that does not stop enforcement.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use ipvs_support::*;
 use lvsync::inventory::StateDir;
-use lvsync::lab::kernel;
 
 /// `services` NAT services of 4 real servers each, without firewall intents; `skip` left out.
 fn file(services: usize, skip: &[usize]) -> String {
@@ -47,9 +47,7 @@ impl Cli {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lvsync"));
-        cmd.args(args)
-            .args(["--state-dir", self.state().to_str().unwrap(), "--iptables", "iptables-legacy"])
-            .env("NO_COLOR", "1");
+        cmd.args(args).args(["--state-dir", self.state().to_str().unwrap()]).env("NO_COLOR", "1");
         cmd
     }
 
@@ -81,7 +79,7 @@ fn has_vip(vip: &str) -> bool {
 
 #[test]
 fn robustness_against_the_kernel() {
-    kernel::test_in_kernel("robustness_against_the_kernel", scratch(), || {
+    uml_support::test_in_kernel("robustness_against_the_kernel", scratch(), || {
         director_network();
         read_only_commands_run_beside_a_held_lock_and_apply_waits();
         apply_whose_reader_leaves_after_one_line_succeeds();

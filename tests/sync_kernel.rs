@@ -4,6 +4,7 @@
 //! with every attribute decodes into the daemons `ipvsadm` started.
 
 mod ipvs_support;
+mod uml_support;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -75,7 +76,7 @@ fn sync_network() {
 
 #[test]
 fn sync_daemons_against_the_kernel() {
-    kernel::test_in_kernel("sync_daemons_against_the_kernel", scratch(), || {
+    uml_support::test_in_kernel("sync_daemons_against_the_kernel", scratch(), || {
         director_network();
         sync_network();
         both_roles_start_a_second_apply_is_a_no_op_and_export_has_them();
@@ -254,11 +255,11 @@ fn a_captured_daemon_dump_decodes_to_the_daemons_ipvsadm_started() {
 #[test]
 #[ignore = "regenerates tests/fixtures/ipvs/sync-daemons.hex in a User-Mode Linux kernel; run it on purpose"]
 fn regenerate_sync_fixture() {
-    if !kernel::inside() {
+    if !uml_support::inside() {
         let exe = std::env::current_exe().unwrap();
         let args = [exe.into_os_string(), "regenerate_sync_fixture".into(), "--exact".into(), "--ignored".into()];
-        let out =
-            kernel::boot(&Boot::new(scratch().join("uml-sync-fixture"), args).env(kernel::INSIDE_ENV, "1")).unwrap();
+        let out = kernel::boot(&Boot::new(scratch().join("uml-sync-fixture"), args).env(uml_support::INSIDE_ENV, "1"))
+            .unwrap();
         assert!(out.status == 0 && out.output.contains("1 passed"), "{}\n{}", out.output, out.console);
         return;
     }

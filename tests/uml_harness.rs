@@ -1,6 +1,8 @@
 //! The kernel harness itself: a command runs inside User-Mode Linux with IPVS loaded, and a
 //! test body runs there as root of its own kernel.
 
+mod uml_support;
+
 use std::path::Path;
 
 use lvsync::lab::kernel::{self, Boot};
@@ -20,7 +22,7 @@ fn boot_runs_a_command_with_ipvs_loaded_and_reports_its_status() {
 
 #[test]
 fn a_test_body_runs_inside_the_kernel() {
-    kernel::test_in_kernel("a_test_body_runs_inside_the_kernel", scratch(), || {
+    uml_support::test_in_kernel("a_test_body_runs_inside_the_kernel", scratch(), || {
         let ipvs = std::fs::read_to_string("/proc/net/ip_vs").expect("IPVS inside UML");
         assert!(ipvs.contains("IP Virtual Server"));
     });

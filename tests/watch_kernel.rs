@@ -3,6 +3,8 @@
 //! arrives, repairs drift, reloads on SIGHUP, serves metrics, refuses a second instance and
 //! leaves the kernel as it is on SIGTERM. One boot for the whole story.
 
+mod uml_support;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,8 +12,6 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-use lvsync::lab::kernel;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 const VIP: &str = "192.168.2.110:80";
@@ -82,7 +82,7 @@ impl Watch {
         let child = Command::new(LVSYNC)
             .arg("--state-dir")
             .arg(dir.join("state"))
-            .args(["--iptables", "iptables-legacy", "--log-format", "json", "-v"])
+            .args(["--log-format", "json", "-v"])
             .arg("watch")
             .arg(file)
             .args(["--resync-interval", "2", "--metrics-listen", "9100"])
@@ -138,7 +138,7 @@ fn metric(text: &str, name: &str) -> f64 {
 
 #[test]
 fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
-    kernel::test_in_kernel("watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift", scratch(), || {
+    uml_support::test_in_kernel("watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift", scratch(), || {
         // Real servers must be routable for IPVS to accept them.
         sh("ip link add d0 type dummy && ip addr add 10.1.0.254/24 dev d0 && ip link set d0 up");
         let dir = scratch().join(format!("watch-kernel-{}", std::process::id()));
@@ -148,13 +148,8 @@ fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
         // A broken file and nothing good before it: exit 1, saying where, touching nothing.
         let bad = dir.join("bad.yaml");
         fs::write(&bad, broken()).unwrap();
-        let out = Command::new(LVSYNC)
-            .arg("--state-dir")
-            .arg(dir.join("state-bad"))
-            .args(["--iptables", "iptables-legacy", "watch"])
-            .arg(&bad)
-            .output()
-            .unwrap();
+        let out =
+            Command::new(LVSYNC).arg("--state-dir").arg(dir.join("state-bad")).arg("watch").arg(&bad).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(&format!("bad.yaml:{BROKEN_LINE}:")), "{stderr}");
@@ -266,13 +261,8 @@ fn watch_follows_the_file_keeps_the_last_good_one_and_repairs_drift() {
         assert_eq!(metric(&m, "lvsync_services_managed"), 2.0, "{m}");
 
         // One lvsync per state dir.
-        let second = Command::new(LVSYNC)
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .args(["--iptables", "iptables-legacy", "watch"])
-            .arg(&file)
-            .output()
-            .unwrap();
+        let second =
+            Command::new(LVSYNC).arg("--state-dir").arg(dir.join("state")).arg("watch").arg(&file).output().unwrap();
         let stderr = String::from_utf8_lossy(&second.stderr);
         assert_eq!(second.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains("another lvsync"), "{stderr}");

@@ -32,8 +32,8 @@ pub struct Global {
     /// Directory for the lock and the record of what lvsync manages
     #[arg(long, global = true, value_name = "DIR", default_value = "/var/lib/lvsync")]
     pub state_dir: PathBuf,
-    /// iptables variant to drive: iptables, iptables-legacy or iptables-nft (CMD-save, CMD-restore and ip6tables twins are derived)
-    #[arg(long, global = true, value_name = "CMD", default_value = "iptables")]
+    /// iptables variant to drive: auto (the one this system uses: the one holding lvsync's chains or more rules; legacy when nf_tables is unusable), iptables, iptables-legacy or iptables-nft (CMD-save, CMD-restore and ip6tables twins are derived)
+    #[arg(long, global = true, value_name = "CMD", default_value = "auto")]
     pub iptables: String,
     /// This director's name among the file's `ha.nodes` (default: the hostname)
     #[arg(long, global = true, value_name = "NAME")]

@@ -63,7 +63,7 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    Ok(model::read_file(path)?)
 }
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
@@ -191,7 +191,7 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let want = desired(&config, &Overlays::default());
     let applied = director
         .apply(target(&config, &want), &Scope::All)
-        .with_context(|| format!("applying {} did not complete; changes before the failure remain", file.display()))?;
+        .with_context(|| format!("applying {} did not complete", file.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -213,7 +213,7 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     }
     let applied = director
         .execute(target(&config, &want), &Scope::All, planned.plan)
-        .with_context(|| format!("applying {} did not complete; changes before the failure remain", path.display()))?;
+        .with_context(|| format!("applying {} did not complete", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -254,6 +254,8 @@ fn export(g: &Options) -> anyhow::Result<i32> {
     let mut director = Director::open_read_only(g)?;
     let state = director.observe_ipvs()?;
     let mut out = Out::new();
-    out.text(&model::export(&state));
+    // Only what `validate` accepts, or exit 1 naming what the format cannot express.
+    let text = model::export_valid(&state)?;
+    out.text(&text);
     Ok(out.finish(0, Done::ReadOnly))
 }

@@ -8,11 +8,13 @@
 mod parse;
 mod render;
 mod restore;
+pub mod variant;
 
 pub use parse::{Table, normalize, parse};
 pub use render::{render, save_string};
 pub use restore::restore_input;
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -25,7 +27,7 @@ use exec::message;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "`--iptables {0}` is not an iptables command: give `iptables`, `iptables-legacy` or `iptables-nft` (or a path to one)"
+        "`--iptables {0}` is not an iptables command: give `auto`, `iptables`, `iptables-legacy` or `iptables-nft` (or a path to one)"
     )]
     BadCommand(String),
     #[error(
@@ -97,24 +99,32 @@ struct Tools {
 /// The firewall backend for the iptables family named by `--iptables`.
 #[derive(Debug)]
 pub struct Firewall {
-    iptables: String,
-    /// `None` when `iptables` is not named like an iptables command.
-    tools: Option<[Tools; 2]>,
+    /// The `--iptables` option as given (`auto` or a variant).
+    option: String,
+    /// The variant in use, decided at the first command that needs one (`auto` detects it then).
+    variant: OnceCell<Variant>,
     /// Why IPv6 could not be read at the last `observe`, if it could not.
     ipv6_unavailable: Option<String>,
     /// The families `observe` reads (both unless focused): a family where lvsync neither wants
     /// nor made rules is not worth two `-save` runs.
     families: BTreeSet<Family>,
+    /// The file wants no chains and lvsync recorded none: iptables that cannot be read is then
+    /// no reason to fail (a warning, once).
+    optional: bool,
+    /// Whether that warning was given.
+    warned: bool,
 }
 
-impl Firewall {
-    /// `iptables` is the `--iptables` option: `iptables`, `iptables-legacy`, `iptables-nft`, or a
-    /// path to one; `-save`, `-restore` and the `ip6tables` twins are derived from its name.
-    pub fn new(iptables: &str) -> Firewall {
-        let (dir, base) = match iptables.rfind('/') {
-            Some(i) => iptables.split_at(i + 1),
-            None => ("", iptables),
-        };
+#[derive(Debug)]
+struct Variant {
+    iptables: String,
+    /// `None` when `iptables` is not named like an iptables command.
+    tools: Option<[Tools; 2]>,
+}
+
+impl Variant {
+    fn new(iptables: &str) -> Variant {
+        let (dir, base) = split_dir(iptables);
         let tools = base.strip_prefix("iptables").map(|variant| {
             let family = |prefix: &str| Tools {
                 save: format!("{dir}{prefix}{variant}-save"),
@@ -122,16 +132,48 @@ impl Firewall {
             };
             [family("iptables"), family("ip6tables")]
         });
+        Variant { iptables: iptables.to_string(), tools }
+    }
+}
+
+fn split_dir(command: &str) -> (&str, &str) {
+    match command.rfind('/') {
+        Some(i) => command.split_at(i + 1),
+        None => ("", command),
+    }
+}
+
+impl Firewall {
+    /// `iptables` is the `--iptables` option: `auto` (detect, see [`variant`]), `iptables`,
+    /// `iptables-legacy`, `iptables-nft`, or a path to one; `-save`, `-restore` and the
+    /// `ip6tables` twins are derived from its name.
+    pub fn new(iptables: &str) -> Firewall {
+        let variant = OnceCell::new();
+        if split_dir(iptables).1 != variant::AUTO {
+            let _ = variant.set(Variant::new(iptables));
+        }
         Firewall {
-            iptables: iptables.to_string(),
-            tools,
+            option: iptables.to_string(),
+            variant,
             ipv6_unavailable: None,
             families: [Family::Ipv4, Family::Ipv6].into(),
+            optional: false,
+            warned: false,
         }
     }
 
+    /// The variant in use; `auto` detects it here, once, and says which it chose.
+    fn variant(&self) -> &Variant {
+        self.variant.get_or_init(|| {
+            let (iptables, why) = variant::detect(split_dir(&self.option).0);
+            tracing::info!(iptables = %iptables, "--iptables auto: using {iptables}: {why}");
+            Variant::new(&iptables)
+        })
+    }
+
     fn tools(&self, family: Family) -> Result<&Tools, Error> {
-        let tools = self.tools.as_ref().ok_or_else(|| Error::BadCommand(self.iptables.clone()))?;
+        let variant = self.variant();
+        let tools = variant.tools.as_ref().ok_or_else(|| Error::BadCommand(variant.iptables.clone()))?;
         Ok(match family {
             Family::Ipv4 => &tools[0],
             Family::Ipv6 => &tools[1],
@@ -139,7 +181,7 @@ impl Firewall {
     }
 
     fn may_be_nft(&self) -> bool {
-        !self.iptables.contains("legacy")
+        !self.variant().iptables.contains("legacy")
     }
 
     /// A failed command, with the advice to use legacy iptables when nf_tables is the problem.
@@ -203,10 +245,12 @@ impl Backend for Firewall {
     }
 
     /// Reads the families in focus (both unless told otherwise); a scope of services reads
-    /// nothing, the firewall holds no services. IPv6 that cannot be read (no ip6tables, a kernel without IPv6) shows
-    /// as no IPv6 chains, with a warning, so that IPv4 keeps working. Without iptables installed
-    /// at all no lvsync chain can exist: a director whose file has no firewall intents needs none
-    /// (executing a chain change still fails, saying to install iptables).
+    /// nothing, the firewall holds no services. IPv6 that cannot be read (no ip6tables, a kernel
+    /// without IPv6) shows as no IPv6 chains, with a warning, so that IPv4 keeps working. Without
+    /// iptables installed at all no lvsync chain can exist. When the file wants no chains and
+    /// lvsync recorded none, iptables that fails (missing, broken, no nf_tables) is warned about
+    /// once and read as no chains: a director without firewall intents needs no iptables
+    /// (executing a chain change still fails, saying why).
     fn observe_scope(&mut self, scope: &Scope, state: &mut State) -> Result<(), backend::Error> {
         if let Scope::Services(_) = scope {
             return Ok(());
@@ -214,15 +258,28 @@ impl Backend for Firewall {
         for family in self.families.clone() {
             let table = match self.read(family) {
                 Ok(table) => table,
+                Err(Error::Read { source: exec::Error::NotFound { command, .. }, .. })
+                    if family == Family::Ipv4 || self.optional =>
+                {
+                    tracing::debug!(%command, "iptables is not installed; no firewall chains to observe");
+                    return Ok(());
+                }
+                Err(err) if self.optional => {
+                    if !self.warned {
+                        let reason = crate::error_chain::error_chain(&err);
+                        tracing::warn!(
+                            reason = %reason,
+                            "iptables cannot be read; the file has no firewall intents and lvsync recorded no chains, so going on without the firewall"
+                        );
+                        self.warned = true;
+                    }
+                    return Ok(());
+                }
                 Err(err) if family == Family::Ipv6 => {
                     let reason = crate::error_chain::error_chain(&err);
                     tracing::warn!(reason = %reason, "IPv6 firewall unavailable; ignoring IPv6 chains");
                     self.ipv6_unavailable = Some(reason);
                     continue;
-                }
-                Err(Error::Read { source: exec::Error::NotFound { command, .. }, .. }) => {
-                    tracing::debug!(%command, "iptables is not installed; no firewall chains to observe");
-                    return Ok(());
                 }
                 Err(err) => return Err(err.into()),
             };
@@ -238,28 +295,34 @@ impl Backend for Firewall {
 
     fn focus(&mut self, desired: &State, made: &Inventory) {
         self.families = families_to_read(desired, made);
+        self.optional = desired.chains.is_empty() && made.firewall.as_ref().is_none_or(BTreeSet::is_empty);
     }
 
-    /// Carries out the `ReplaceChain` changes, one restore run per family that has any.
+    /// Carries out the `ReplaceChain` changes, one restore run per family that has any. A
+    /// failure names the changes of the families already written as made.
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
         let mut done = Executed::default();
+        let mut made = Vec::new();
         for family in [Family::Ipv4, Family::Ipv6] {
-            let mine: Vec<(ChainId, Option<&Chain>)> = changes
+            let (indices, mine): (Vec<usize>, Vec<(ChainId, Option<&Chain>)>) = changes
                 .iter()
-                .filter_map(|c| match c {
+                .enumerate()
+                .filter_map(|(i, c)| match c {
                     Change::Firewall(ChainChange { id, after, .. }) if id.family == family => {
-                        Some((*id, after.as_ref()))
+                        Some((i, (*id, after.as_ref())))
                     }
                     _ => None,
                 })
-                .collect();
+                .unzip();
             if mine.is_empty() {
                 continue;
             }
-            if self.replace(family, &mine)? {
-                done.writes += 1;
+            match self.replace(family, &mine) {
+                Ok(wrote) => done.writes += usize::from(wrote),
+                Err(err) => return Err(backend::Error::from(err).with_made(made)),
             }
             done.changes += mine.len();
+            made.extend(indices);
         }
         Ok(done)
     }
@@ -304,7 +367,10 @@ mod tests {
 
     fn with_chain(family: Family) -> State {
         let mut s = State::default();
-        s.chains.insert(ChainId { family, hook: Hook::Input }, Chain { rules: vec!["-j DROP".into()], jump: true });
+        s.chains.insert(
+            ChainId { family, hook: Hook::Input },
+            Chain { rules: vec!["-j DROP".into()], jump: true, ..Default::default() },
+        );
         s
     }
 
@@ -325,7 +391,7 @@ mod tests {
 
     #[test]
     fn commands_are_derived_from_the_option() {
-        let t = |cmd: &str| Firewall::new(cmd).tools.map(|[v4, v6]| [v4.save, v4.restore, v6.save, v6.restore]);
+        let t = |cmd: &str| Variant::new(cmd).tools.map(|[v4, v6]| [v4.save, v4.restore, v6.save, v6.restore]);
         assert_eq!(
             t("iptables").unwrap(),
             ["iptables-save", "iptables-restore", "ip6tables-save", "ip6tables-restore"]
@@ -404,8 +470,11 @@ mod tests {
     fn a_rule_that_could_inject_into_the_restore_file_is_refused_before_running_anything() {
         let id = ChainId { family: Family::Ipv4, hook: crate::state::Hook::Input };
         let rule = "-j ACCEPT\n-A INPUT -j DROP".to_string();
-        let change =
-            Change::Firewall(ChainChange { id, before: None, after: Some(Chain { rules: vec![rule], jump: true }) });
+        let change = Change::Firewall(ChainChange {
+            id,
+            before: None,
+            after: Some(Chain { rules: vec![rule], jump: true, ..Default::default() }),
+        });
         // The command does not exist: reaching it would be a different error.
         let err = Firewall::new("/nonexistent/iptables").execute(&[change]).unwrap_err();
         assert!(matches!(err.downcast_ref::<Error>(), Some(Error::UnsafeRule { .. })), "{err:?}");
@@ -426,7 +495,7 @@ mod without_iptables {
         fw.observe(&mut state).unwrap();
         assert!(state.chains.is_empty());
         let id = ChainId::all()[0];
-        let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true };
+        let chain = Chain { rules: vec!["-j ACCEPT".into()], jump: true, ..Default::default() };
         let err = fw.execute(&[Change::Firewall(ChainChange { id, before: None, after: Some(chain) })]).unwrap_err();
         let text = error_chain(&err);
         assert!(text.contains("install the Debian package `iptables`"), "{text}");

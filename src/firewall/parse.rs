@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::state::{Chain, Hook};
+use crate::state::{Chain, Hook, Reached};
 
 /// What one family's filter table holds of lvsync's.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -13,16 +13,34 @@ pub struct Table {
     pub chains: BTreeMap<Hook, Vec<String>>,
     /// How many plain jumps (`-A INPUT -j LVSYNC-INPUT`) reach each chain.
     pub jumps: BTreeMap<Hook, usize>,
+    /// Where the first plain jump stands in its built-in chain (from 1).
+    pub first_at: BTreeMap<Hook, usize>,
+    /// Rules other than plain jumps that jump or go to each chain, whole.
+    pub foreign: BTreeMap<Hook, Vec<String>>,
 }
 
 impl Table {
     /// The chains as normalized state. A chain counts as jumped to when exactly one plain jump
-    /// reaches it, so that duplicate jumps show as drift and get repaired.
+    /// reaches it, first in its built-in chain, so that duplicate jumps and rules put above the
+    /// jump show as drift and get repaired.
     pub fn to_state(&self) -> BTreeMap<Hook, Chain> {
         self.chains
             .iter()
-            .map(|(hook, rules)| (*hook, Chain { rules: rules.clone(), jump: self.jumps(*hook) == 1 }))
+            .map(|(hook, rules)| {
+                let reached = Reached {
+                    jumps: self.jumps(*hook),
+                    first_at: self.first_at.get(hook).copied(),
+                    foreign: self.foreign.get(hook).cloned().unwrap_or_default(),
+                };
+                let jump = reached.jumps == 1 && reached.first_at == Some(1);
+                (*hook, Chain { rules: rules.clone(), jump, reached })
+            })
             .collect()
+    }
+
+    /// Whether the one jump to `hook`'s chain is plain, single and at the top.
+    pub fn jump_in_place(&self, hook: Hook) -> bool {
+        self.jumps(hook) == 1 && self.first_at.get(&hook) == Some(&1)
     }
 
     pub fn jumps(&self, hook: Hook) -> usize {
@@ -42,6 +60,7 @@ fn builtin(name: &str) -> Option<Hook> {
 pub fn parse(dump: &str) -> Table {
     let mut table = Table::default();
     let mut in_filter = false;
+    let mut position: BTreeMap<&str, usize> = BTreeMap::new();
     for line in dump.lines() {
         let line = line.trim();
         if let Some(name) = line.strip_prefix('*') {
@@ -63,15 +82,26 @@ pub fn parse(dump: &str) -> Table {
         }
         let Some(rest) = strip_counters(line).strip_prefix("-A ") else { continue };
         let Some((chain, rule)) = rest.split_once(' ') else { continue };
+        let at = position.entry(chain).or_default();
+        *at += 1;
         if let Some(hook) = own_chain(chain) {
             table.chains.entry(hook).or_default().push(normalize(rule));
         } else if let Some(hook) = builtin(chain)
             && rule.trim().strip_prefix("-j ") == Some(hook.chain_name())
         {
             *table.jumps.entry(hook).or_default() += 1;
+            table.first_at.entry(hook).or_insert(*at);
+        } else if let Some(hook) = target(rule) {
+            table.foreign.entry(hook).or_default().push(format!("-A {chain} {}", normalize(rule)));
         }
     }
     table
+}
+
+/// lvsync's chain that a rule jumps or goes to, if it does.
+fn target(rule: &str) -> Option<Hook> {
+    let tokens = tokens(rule);
+    tokens.windows(2).find(|w| matches!(w[0], "-j" | "--jump" | "-g" | "--goto")).and_then(|w| own_chain(w[1]))
 }
 
 /// `[12:3456] -A ...` (from `iptables-save -c`) -> `-A ...`.
@@ -184,6 +214,33 @@ COMMIT
         let t = parse("*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -j LVSYNC-INPUT\n-A INPUT -j LVSYNC-INPUT\nCOMMIT\n");
         assert_eq!(t.jumps(Hook::Input), 2);
         assert!(!t.to_state()[&Hook::Input].jump);
+    }
+
+    #[test]
+    fn a_rule_above_the_jump_moves_it_off_the_top() {
+        let t = parse(
+            "*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -d 10.0.0.1/32 -j DROP\n-A INPUT -j LVSYNC-INPUT\nCOMMIT\n",
+        );
+        assert_eq!((t.jumps(Hook::Input), t.first_at[&Hook::Input]), (1, 2));
+        let chain = &t.to_state()[&Hook::Input];
+        assert!(!chain.jump);
+        assert_eq!(chain.reached.first_at, Some(2));
+        let t = parse("*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -j LVSYNC-INPUT\n-A INPUT -j DROP\nCOMMIT\n");
+        assert!(t.to_state()[&Hook::Input].jump);
+    }
+
+    #[test]
+    fn other_rules_reaching_lvsync_chains_are_foreign() {
+        let t = parse(
+            "*filter\n:LVSYNC-INPUT - [0:0]\n:MINE - [0:0]\n-A INPUT -j LVSYNC-INPUT\n-A INPUT -i eth0 -j LVSYNC-INPUT\n\
+             -A MINE -g LVSYNC-INPUT\n-A FORWARD -j LVSYNC-INPUT\n-A MINE -j ACCEPT\nCOMMIT\n",
+        );
+        assert_eq!(t.jumps(Hook::Input), 1);
+        assert_eq!(
+            t.foreign[&Hook::Input],
+            ["-A INPUT -i eth0 -j LVSYNC-INPUT", "-A MINE -g LVSYNC-INPUT", "-A FORWARD -j LVSYNC-INPUT"]
+        );
+        assert!(!t.foreign.contains_key(&Hook::Forward));
     }
 
     #[test]

@@ -15,7 +15,11 @@ pub fn render(intents: &[Intent]) -> BTreeMap<ChainId, Chain> {
             let id = ChainId { family, hook: intent.hook };
             let rules = rules(intent, family);
             if !rules.is_empty() {
-                chains.entry(id).or_insert_with(|| Chain { rules: Vec::new(), jump: true }).rules.extend(rules);
+                chains
+                    .entry(id)
+                    .or_insert_with(|| Chain { rules: Vec::new(), jump: true, ..Default::default() })
+                    .rules
+                    .extend(rules);
             }
         }
     }

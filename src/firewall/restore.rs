@@ -21,12 +21,15 @@ pub fn restore_input(changes: &[(ChainId, Option<&Chain>)], table: &Table) -> Op
                 for rule in &chain.rules {
                     let _ = writeln!(body, "-A {name} {rule}");
                 }
-                let wanted = usize::from(chain.jump);
-                if jumps < wanted {
-                    let _ = writeln!(body, "-I {builtin} 1 -j {name}");
-                }
-                for _ in wanted..jumps.max(wanted) {
-                    let _ = writeln!(body, "-D {builtin} -j {name}");
+                // One jump at the top: unless that is what is there, every jump goes and one
+                // comes back first in the built-in chain. Nothing else there moves.
+                if !(chain.jump && table.jump_in_place(id.hook)) {
+                    for _ in 0..jumps {
+                        let _ = writeln!(body, "-D {builtin} -j {name}");
+                    }
+                    if chain.jump {
+                        let _ = writeln!(body, "-I {builtin} 1 -j {name}");
+                    }
                 }
             }
             None if exists => {
@@ -56,7 +59,7 @@ mod tests {
     const FORWARD: ChainId = ChainId { family: Family::Ipv4, hook: Hook::Forward };
 
     fn chain(rules: &[&str]) -> Chain {
-        Chain { rules: rules.iter().map(|r| r.to_string()).collect(), jump: true }
+        Chain { rules: rules.iter().map(|r| r.to_string()).collect(), jump: true, ..Default::default() }
     }
 
     #[test]
@@ -80,7 +83,34 @@ mod tests {
         let live =
             parse("*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -j LVSYNC-INPUT\n-A INPUT -j LVSYNC-INPUT\nCOMMIT\n");
         let input = restore_input(&[(INPUT, Some(&c))], &live).unwrap();
-        assert!(input.ends_with("-A LVSYNC-INPUT -j DROP\n-D INPUT -j LVSYNC-INPUT\nCOMMIT\n"), "{input}");
+        assert!(
+            input.ends_with("-A LVSYNC-INPUT -j DROP\n-D INPUT -j LVSYNC-INPUT\n-D INPUT -j LVSYNC-INPUT\n-I INPUT 1 -j LVSYNC-INPUT\nCOMMIT\n"),
+            "{input}"
+        );
+    }
+
+    #[test]
+    fn a_jump_below_other_rules_goes_back_to_the_top_and_nothing_else_moves() {
+        let live = parse(
+            "*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -d 10.0.0.1/32 -j DROP\n-A INPUT -j LVSYNC-INPUT\nCOMMIT\n",
+        );
+        let input = restore_input(&[(INPUT, Some(&chain(&["-j ACCEPT"])))], &live).unwrap();
+        assert_eq!(
+            input,
+            "*filter\n:LVSYNC-INPUT - [0:0]\n-A LVSYNC-INPUT -j ACCEPT\n-D INPUT -j LVSYNC-INPUT\n\
+             -I INPUT 1 -j LVSYNC-INPUT\nCOMMIT\n"
+        );
+    }
+
+    #[test]
+    fn a_chain_kept_for_a_foreign_reference_is_emptied_and_unhooked_not_deleted() {
+        let live = parse(
+            "*filter\n:LVSYNC-INPUT - [0:0]\n-A INPUT -j LVSYNC-INPUT\n-A INPUT -i eth0 -j LVSYNC-INPUT\n\
+             -A LVSYNC-INPUT -j DROP\nCOMMIT\n",
+        );
+        let kept = Chain::default();
+        let input = restore_input(&[(INPUT, Some(&kept))], &live).unwrap();
+        assert_eq!(input, "*filter\n:LVSYNC-INPUT - [0:0]\n-D INPUT -j LVSYNC-INPUT\nCOMMIT\n");
     }
 
     #[test]

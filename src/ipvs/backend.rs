@@ -176,6 +176,17 @@ impl IpvsBackend {
     /// Carry out the IPVS changes of `changes`, in order, pipelined; stop at the first batch in
     /// which the kernel refused one, and report the first refusal.
     pub fn execute_ipvs(&mut self, changes: &[Change]) -> Result<Executed, Error> {
+        self.execute_ipvs_tracked(changes, &mut Vec::new(), &mut true)
+    }
+
+    /// [`IpvsBackend::execute_ipvs`], noting in `made` the index of every change made (also
+    /// when it fails); `known` turns false when a batch failed without outcomes to tell.
+    fn execute_ipvs_tracked(
+        &mut self,
+        changes: &[Change],
+        made: &mut Vec<usize>,
+        known: &mut bool,
+    ) -> Result<Executed, Error> {
         let started = Instant::now();
         let (mut sent, mut done) = (0, 0);
         // The requests of one slice of the plan are built, sent and dropped before the next: all
@@ -183,30 +194,36 @@ impl IpvsBackend {
         // the few extra round trips (and, under User-Mode Linux, far more).
         let mut requests = Vec::with_capacity(changes.len().min(REQUESTS_AT_ONCE));
         let mut origin = Vec::with_capacity(requests.capacity());
-        for slice in changes.chunks(REQUESTS_AT_ONCE) {
+        for (n, slice) in changes.chunks(REQUESTS_AT_ONCE).enumerate() {
             requests.clear();
             origin.clear();
-            for change in slice {
-                if let Change::Ipvs(change) = change
-                    && let Some(req) = request_for(change)
-                {
-                    requests.push(req);
-                    origin.push(change);
+            for (i, change) in slice.iter().enumerate() {
+                let index = n * REQUESTS_AT_ONCE + i;
+                let Change::Ipvs(change) = change else { continue };
+                match request_for(change) {
+                    Some(req) => {
+                        requests.push(req);
+                        origin.push((index, change));
+                    }
+                    // Nothing to send: made by definition.
+                    None => made.push(index),
                 }
             }
             if requests.is_empty() {
                 continue;
             }
-            let outcomes = self.client.pipeline(&requests, Mode::Do, true, |_, _| {})?;
+            let outcomes =
+                self.client.pipeline(&requests, Mode::Do, true, |_, _| {}).inspect_err(|_| *known = false)?;
             sent += requests.len();
             done += outcomes.iter().filter(|o| matches!(o, Outcome::Done)).count();
+            made.extend(outcomes.iter().zip(&origin).filter(|(o, _)| matches!(o, Outcome::Done)).map(|(_, (i, _))| *i));
             let mut failures = outcomes.into_iter().enumerate().filter_map(|(i, o)| match o {
                 Outcome::Failed(e) => Some((i, e)),
                 _ => None,
             });
             if let Some((i, source)) = failures.next() {
                 let more = failures.count();
-                let change = origin[i];
+                let change = origin[i].1;
                 let (scheduler, engine) = modules(change);
                 let mut why = refusal(requests[i].cmd, &source, scheduler, engine);
                 if more > 0 {
@@ -244,7 +261,11 @@ impl Backend for IpvsBackend {
     }
 
     fn execute(&mut self, changes: &[Change]) -> Result<Executed, backend::Error> {
-        Ok(self.execute_ipvs(changes)?)
+        let (mut made, mut known) = (Vec::new(), true);
+        self.execute_ipvs_tracked(changes, &mut made, &mut known).map_err(|e| {
+            let err = backend::Error::from(e);
+            if known { err.with_made(made) } else { err }
+        })
     }
 }
 

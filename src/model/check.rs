@@ -1,46 +1,35 @@
 //! The checker that collects every problem of a file, and the scalar checks all sections share.
 
-use std::cell::OnceCell;
 use std::net::IpAddr;
 
-use super::diag::{Diagnostic, Diagnostics};
-use super::positions::Positions;
+use super::diag::{Diagnostic, Diagnostics, cut_values};
+use super::positions::{Lookup, Role};
 
 pub struct Checker<'a> {
     text: &'a str,
-    /// Found on the first problem only: a valid file never pays for the second pass.
-    positions: OnceCell<Positions>,
-    found: Vec<Diagnostic>,
+    /// Each problem with the role of its node; positions are found in one pass at the end, and
+    /// only when there are problems: a valid file never pays for it.
+    found: Vec<(Diagnostic, Role)>,
 }
 
 impl<'a> Checker<'a> {
     pub fn new(text: &'a str) -> Checker<'a> {
-        Checker { text, positions: OnceCell::new(), found: Vec::new() }
-    }
-
-    fn positions(&self) -> &Positions {
-        self.positions.get_or_init(|| Positions::of(self.text))
+        Checker { text, found: Vec::new() }
     }
 
     /// A problem with the value at `path`.
     pub fn err(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions().value(path);
-        self.push(path, pos, message.into());
+        self.push(path, Role::Value, message.into());
     }
 
     /// A problem with the key of the entry at `path` (a key that should not be there).
     pub fn err_key(&mut self, path: &str, message: impl Into<String>) {
-        let pos = self.positions().key(path);
-        self.push(path, pos, message.into());
+        self.push(path, Role::Key, message.into());
     }
 
-    fn push(&mut self, path: &str, pos: Option<super::positions::Pos>, message: String) {
-        self.found.push(Diagnostic {
-            path: path.to_string(),
-            line: pos.map(|p| p.line),
-            column: pos.map(|p| p.column),
-            message,
-        });
+    fn push(&mut self, path: &str, role: Role, message: String) {
+        let d = Diagnostic { path: path.to_string(), line: None, column: None, message: cut_values(message) };
+        self.found.push((d, role));
     }
 
     /// How many problems so far: compare before and after checking a section.
@@ -52,7 +41,17 @@ impl<'a> Checker<'a> {
         if self.found.is_empty() {
             return Ok(());
         }
-        let mut d = Diagnostics(self.found);
+        let lookup = Lookup::of(self.text, self.found.iter().map(|(d, _)| d.path.as_str()));
+        let found = self.found.into_iter().map(|(mut d, role)| {
+            let pos = match role {
+                Role::Key => lookup.key(&d.path),
+                Role::Value => lookup.value(&d.path),
+            };
+            d.line = pos.map(|p| p.line);
+            d.column = pos.map(|p| p.column);
+            d
+        });
+        let mut d = Diagnostics(found.collect());
         d.sort();
         Err(d)
     }

@@ -1,5 +1,6 @@
 //! The validated, defaulted domain form of a desired-state file.
 
+pub use crate::health::spec::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Ha, Service, ServiceKey, State, SyncDaemons, Timeouts};
 
@@ -27,6 +28,8 @@ pub struct ServiceSpec {
     pub key: ServiceKey,
     /// With `name` set and every real server resolved (port, forward and tunnel inherited).
     pub service: Service,
+    /// Checks, `min_healthy`, fallback and `drain_timeout`, with defaults applied.
+    pub health: ServiceHealth,
 }
 
 impl Config {

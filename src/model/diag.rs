@@ -82,3 +82,39 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// The most characters of a value quoted from the file in a message; longer ones are cut.
+pub const MAX_VALUE_CHARS: usize = 64;
+
+/// A value quoted from the file, cut to [`MAX_VALUE_CHARS`] characters with how long it was.
+pub fn cut(value: &str) -> String {
+    if value.len() <= MAX_VALUE_CHARS {
+        return value.to_string();
+    }
+    let total = value.chars().count();
+    if total <= MAX_VALUE_CHARS {
+        return value.to_string();
+    }
+    let head: String = value.chars().take(MAX_VALUE_CHARS - 16).collect();
+    format!("{head}... ({total} characters)")
+}
+
+/// Every value in backticks in `message`, cut like [`cut`]: a message stays a sentence however
+/// long the value it quotes.
+pub fn cut_values(message: String) -> String {
+    if message.len() <= 2 * MAX_VALUE_CHARS {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len().min(1024));
+    let mut parts = message.split('`');
+    let mut quoted = false;
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        quoted = !quoted;
+        out.push('`');
+        out.push_str(&if quoted { cut(part) } else { part.to_string() });
+    }
+    out
+}

@@ -133,6 +133,10 @@ fn service(key: &ServiceKey, s: &Service, name: String) -> raw::Service {
         one_packet: a.one_packet.then_some(true),
         forward,
         tunnel,
+        health: None,
+        min_healthy: None,
+        fallback: None,
+        drain_timeout: None,
         real_servers,
     }
 }
@@ -183,5 +187,6 @@ fn real(
         upper_threshold: (r.upper_threshold != 0).then_some(i64::from(r.upper_threshold)),
         lower_threshold: (r.lower_threshold != 0).then_some(i64::from(r.lower_threshold)),
         tunnel,
+        health: None,
     }
 }

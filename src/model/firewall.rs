@@ -63,8 +63,8 @@ fn rule(
     };
 
     let mut intent = Intent { hook, ..Intent::new(&r.name, action) };
-    // (path, family) of every address the rule names, to refuse a mix.
-    let mut families: Vec<(String, Family)> = Vec::new();
+    // (path, family, value) of every address the rule names, to refuse a mix.
+    let mut families: Vec<(String, Family, String)> = Vec::new();
 
     if let Some(name) = &r.service {
         if r.destination.is_some() {
@@ -91,7 +91,7 @@ fn rule(
                     }
                     ServiceKey::Fwmark { mark, .. } => intent.fwmark = Some(mark),
                 }
-                families.push((at("service"), spec.key.family()));
+                families.push((at("service"), spec.key.family(), name.clone()));
             }
             None if all_names.contains(&name.as_str()) => {} // that service's own errors say why
             None => {
@@ -110,7 +110,7 @@ fn rule(
             match d.trim().parse::<Cidr>() {
                 Ok(cidr) => {
                     intent.destination = Some(cidr);
-                    families.push((at("destination"), cidr.family()));
+                    families.push((at("destination"), cidr.family(), d.trim().to_string()));
                 }
                 Err(e) => {
                     c.err(&at("destination"), format!("{e}; expected an address or CIDR such as `192.168.2.110/32`"))
@@ -136,25 +136,25 @@ fn rule(
         match s.trim().parse::<Cidr>() {
             Ok(cidr) => {
                 intent.sources.push(cidr);
-                families.push((spath, cidr.family()));
+                families.push((spath, cidr.family(), s.trim().to_string()));
             }
             Err(e) => c.err(&spath, format!("{e}; expected an address or CIDR such as `192.168.0.0/16`")),
         }
     }
-    if let Some((first_path, first)) = families.first()
-        && let Some((bad_path, bad)) = families.iter().find(|(_, f)| f != first)
+    if let Some((first_path, first, first_value)) = families.first()
+        && let Some((bad_path, bad, bad_value)) = families.iter().find(|(_, f, _)| f != first)
     {
         c.err(
             bad_path,
             format!(
-                "rule `{}` mixes {} (`{first_path}`) and {} (`{bad_path}`); iptables and ip6tables rules hold one family: split it into one rule per family",
+                "rule `{}` mixes {first_family} (`{first_path}`) and {bad_family} (`{bad_path}`): `{first_value}` is {first_family}, `{bad_value}` is {bad_family}; iptables and ip6tables rules hold one family: split it into one rule per family",
                 r.name,
-                family_text(*first),
-                family_text(*bad),
+                first_family = family_text(*first),
+                bad_family = family_text(*bad),
             ),
         );
     }
-    intent.family = families.first().map(|(_, f)| *f);
+    intent.family = families.first().map(|(_, f, _)| *f);
 
     (c.count() == before).then_some(intent)
 }

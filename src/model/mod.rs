@@ -1,19 +1,25 @@
 //! The desired-state file, version 1: raw serde types that mirror the YAML, validation that
 //! reports every error with its YAML path and line, and resolution into domain types with
-//! defaults applied. No I/O: callers hand in the text.
+//! defaults applied. The only I/O is [`read_file`], which reads a file safely; the rest takes
+//! the text.
 
 mod check;
 mod config;
 mod diag;
 mod export;
+mod export_check;
 mod firewall;
 mod ha;
+mod health;
+mod health_check;
 mod parse_error;
 mod positions;
 pub mod raw;
+mod raw_health;
 mod real;
 mod schema;
 mod service;
+mod source;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -21,11 +27,19 @@ use std::collections::BTreeMap;
 pub use config::{Config, FirewallAction, Intent, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
 pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export_check::{Inexpressible, export_valid};
 pub use schema::schema_json;
+pub use source::{MAX_FILE_BYTES, ReadError, read_file};
 
 use crate::state::{Ownership, Timeouts};
 use check::Checker;
-use positions::Positions;
+
+/// How deeply the file may nest; the format itself needs 5 levels.
+pub const MAX_DEPTH: usize = 64;
+/// How many events aliases may replay in all (or the file's size in bytes, if larger): far more
+/// than a file with a few shared blocks needs, far less than an alias bomb asks for, and
+/// proportional to the file.
+pub const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 
 /// Parse, check and resolve a desired-state file. On failure, every problem found is returned:
 /// all of them when the YAML itself is well-formed, else the first syntax or type error.
@@ -44,12 +58,29 @@ pub fn parse(text: &str) -> Result<raw::File, Diagnostics> {
             message: "the file is empty; a desired-state file starts with `version: 1` and lists `services:`".into(),
         }]));
     }
+    // No cap on the number of nodes: a file of 20,000 services has millions, and the file's
+    // size bounds them (see `read_file`). What stays bounded is what can grow beyond the file:
+    // nesting depth, and the events that aliases replay (an alias bomb).
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        reject_unsupported_tags: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        budget: serde_saphyr::budget! {
+            max_events: usize::MAX,
+            max_nodes: usize::MAX,
+            max_total_scalar_bytes: usize::MAX,
+            max_depth: MAX_DEPTH,
+            // Sharing one block of real servers among thousands of services is honest: what
+            // aliases replay is bounded below, not how many there are.
+            max_aliases: usize::MAX,
+            enforce_alias_anchor_ratio: false,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_REPLAYED_EVENTS.max(text.len()),
+        },
     };
     serde_saphyr::from_str_with_options::<raw::File>(text, options)
-        .map_err(|e| Diagnostics(vec![parse_error::diagnostic(&e, &Positions::of(text))]))
+        .map_err(|e| Diagnostics(vec![parse_error::diagnostic(&e, text)]))
 }
 
 /// Check a parsed file and resolve it, reporting every problem.

@@ -7,6 +7,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::raw_health::{
+    DnsCheck, ExecCheck, Fallback, Health, HttpCheck, MinHealthy, Seconds, Status, TlsCheck, UdpCheck,
+};
+
 /// An lvsync desired-state file: the IPVS services of one director and the firewall intents
 /// that guard them. Reference: docs/file-format.md.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -189,6 +193,18 @@ pub struct Service {
     /// Tunnel settings for `forward: tun`, the default for the real servers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tunnel: Option<Tunnel>,
+    /// Health checks: the default for the real servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Box<Health>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_healthy: Option<MinHealthy>,
+    /// The sorry server, added while no real server is healthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
+    /// Seconds a real server that leaves the file keeps weight 0 while it has active
+    /// connections before it is deleted; default 60; 0 deletes at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_timeout: Option<Seconds>,
     /// The real servers; the file is their whole truth inside this service.
     #[serde(default)]
     pub real_servers: Vec<RealServer>,
@@ -264,6 +280,9 @@ pub struct RealServer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     // Boxed: rare, and a file of thousands of real servers holds them all at once.
     pub tunnel: Option<Box<Tunnel>>,
+    /// Replaces the keys of the service's `health` that it names; `{check: none}`: no probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Box<Health>>,
 }
 
 /// A firewall intent: one rule in `LVSYNC-INPUT` or `LVSYNC-FORWARD`, commented `lvsync:<name>`.

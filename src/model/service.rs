@@ -157,6 +157,8 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         }
     }
 
+    let ctx = RealCtx { key, family, service_port, forward: default_forward, forward_word: forward, tunnel };
+    let health = super::health::service_health(c, path, s, &ctx);
     if c.count() != before {
         return (key, None);
     }
@@ -167,6 +169,7 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
             name: s.name.clone(),
             key: key?,
             service: Service { name: Some(s.name.clone()), attrs, reals },
+            health: health?,
         })
     })();
     (key, spec)

@@ -19,9 +19,17 @@ pub struct ChainChange {
     pub after: Option<Chain>,
 }
 
+/// A chain that other rules jump to cannot be deleted: instead of promising a deletion that
+/// iptables refuses, the plan empties it and removes lvsync's jump (the chain then does
+/// nothing), and says which rules keep it; once it is empty and unhooked, nothing is left to do.
 pub fn plan(input: &Input, p: &mut Plan) {
     for id in ChainId::all() {
         let (want, have) = (input.desired.chains.get(&id), input.observed.chains.get(&id));
+        let kept = match (want, have) {
+            (None, Some(have)) if !have.reached.foreign.is_empty() => Some(Chain::default()),
+            _ => None,
+        };
+        let want = kept.as_ref().or(want);
         if want != have {
             p.changes.push(Change::Firewall(ChainChange { id, before: have.cloned(), after: want.cloned() }));
         }
@@ -56,6 +64,16 @@ impl DomainChange for ChainChange {
     fn text(&self, _: &Plan, paint: &Paint, out: &mut String) {
         let id = &self.id;
         let _ = writeln!(out, "firewall chain {id}{}", jump_note(id, self.before.as_ref(), self.after.as_ref()));
+        if let (Some(before), Some(after)) = (&self.before, &self.after)
+            && !after.jump
+        {
+            let _ = writeln!(
+                out,
+                "      (emptied and unhooked, not deleted: {} jumps to it; delete that rule, then `-X {}`)",
+                before.reached.foreign.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "),
+                id.chain_name()
+            );
+        }
         for (action, rule) in rule_diff(self.before.as_ref(), self.after.as_ref()) {
             let _ = writeln!(out, "      {} -A {} {rule}", paint.sign(action), id.chain_name());
         }
@@ -67,12 +85,26 @@ impl DomainChange for ChainChange {
     }
 }
 
+/// What happens to the jumps from the built-in chain, in words that match what is done: the
+/// live jumps (none, one at the top, one below other rules, several) against the one wanted at
+/// the top, or none.
 fn jump_note(id: &ChainId, before: Option<&Chain>, after: Option<&Chain>) -> String {
-    let (had, has) = (before.is_some_and(|c| c.jump), after.is_some_and(|c| c.jump));
-    match (had, has) {
-        (false, true) => format!(" (jump from {} added)", id.builtin()),
-        (true, false) => format!(" (jump from {} removed)", id.builtin()),
-        _ => String::new(),
+    let builtin = id.builtin();
+    let wanted = after.is_some_and(|c| c.jump);
+    let Some(before) = before else {
+        return if wanted { format!(" (jump from {builtin} added)") } else { String::new() };
+    };
+    // A chain that is not read from iptables (a test's) says only `jump`.
+    let jumps = if before.jump { before.reached.jumps.max(1) } else { before.reached.jumps };
+    let at = before.reached.first_at.unwrap_or(1);
+    match (jumps, wanted) {
+        (0, true) => format!(" (jump from {builtin} added, at its top)"),
+        (1, true) if before.jump => String::new(),
+        (1, true) => format!(" (jump from {builtin} moved back to its top: {} rule(s) were above it)", at - 1),
+        (n, true) => format!(" ({n} jumps from {builtin}: the extra {} removed, one kept at its top)", n - 1),
+        (0, false) => String::new(),
+        (1, false) => format!(" (jump from {builtin} removed)"),
+        (n, false) => format!(" ({n} jumps from {builtin} removed)"),
     }
 }
 

@@ -70,8 +70,9 @@ fn service() -> impl Strategy<Value = Service> {
 fn chains() -> impl Strategy<Value = BTreeMap<ChainId, Chain>> {
     prop::collection::btree_map(
         (0usize..4).prop_map(|i| ChainId::all()[i]),
-        (prop::collection::vec(prop_oneof![Just("-j ACCEPT"), Just("-p tcp -j DROP")], 0..3), any::<bool>())
-            .prop_map(|(rules, jump)| Chain { rules: rules.into_iter().map(String::from).collect(), jump }),
+        (prop::collection::vec(prop_oneof![Just("-j ACCEPT"), Just("-p tcp -j DROP")], 0..3), any::<bool>()).prop_map(
+            |(rules, jump)| Chain { rules: rules.into_iter().map(String::from).collect(), jump, ..Default::default() },
+        ),
         0..3,
     )
 }

@@ -97,7 +97,32 @@ impl fmt::Display for ChainId {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Chain {
     pub rules: Vec<String>,
+    /// The one plain jump from the built-in chain, at its top (as the README promises). A live
+    /// chain reached by no jump, by several, or by one below other rules has `false`.
     pub jump: bool,
+    /// How the live table reaches the chain, as read; empty for a desired chain.
+    pub reached: Reached,
+}
+
+/// How the live filter table reaches one of lvsync's chains. It explains the `jump` it was
+/// summed up into (for the plan's words, and what a deletion must respect), so it takes no part
+/// in comparing chains: any two are equal.
+#[derive(Debug, Clone, Default, Eq)]
+pub struct Reached {
+    /// Plain jumps (`-A INPUT -j LVSYNC-INPUT`).
+    pub jumps: usize,
+    /// The position (from 1) of the first plain jump in its built-in chain.
+    pub first_at: Option<usize>,
+    /// Other rules that jump or go to the chain (`-A INPUT -i eth0 -j LVSYNC-INPUT`,
+    /// `-A MINE -j LVSYNC-INPUT`), as `iptables-save` prints them: while they exist, the chain
+    /// cannot be deleted.
+    pub foreign: Vec<String>,
+}
+
+impl PartialEq for Reached {
+    fn eq(&self, _: &Reached) -> bool {
+        true
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,7 +10,7 @@ mod overlay;
 mod scope;
 mod sync;
 
-pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent};
+pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
 pub use ha::{Ha, HaNode, KeepalivedConf};
 pub use inventory::Inventory;
 pub use ipvs::{

@@ -229,7 +229,11 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn read(path: &Path) -> io::Result<Snapshot> {
-        let text = fs::read_to_string(path)?;
+        // Only a regular file of bounded size: a FIFO put in its place must not block the loop.
+        let text = crate::model::read_file(path).map_err(|e| match e {
+            crate::model::ReadError::Io { source, .. } => source,
+            other => io::Error::other(other),
+        })?;
         Ok(Snapshot { hash: hash(&text), text })
     }
 

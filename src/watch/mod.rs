@@ -78,6 +78,9 @@ pub enum Error {
     Read { path: PathBuf, detail: String },
     #[error("{path} is invalid, nothing was applied; fix it, then start lvsync watch again\n{diagnostics}")]
     Invalid { path: PathBuf, diagnostics: String },
+    /// Not a regular file, too large, not UTF-8, or unreadable.
+    #[error(transparent)]
+    File(#[from] crate::model::ReadError),
     #[error(transparent)]
     Follow(#[from] follow::Error),
     #[error("--metrics-listen: {0}")]
@@ -129,8 +132,7 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
         Ok(config)
     };
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
-    let text = std::fs::read_to_string(&opts.file)
-        .map_err(|e| Error::Read { path: opts.file.clone(), detail: e.to_string() })?;
+    let text = crate::model::read_file(&opts.file)?;
     if let Err(diagnostics) = load(&text) {
         return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
     }

@@ -65,6 +65,7 @@ mod tests {
             name: name.into(),
             key: ServiceKey::Addr { protocol: Protocol::Tcp, vip, port: 80 },
             service: Service { name: Some(name.into()), attrs: ServiceAttrs::default(), reals },
+            health: Default::default(),
         }
     }
 

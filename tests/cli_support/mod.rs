@@ -7,9 +7,10 @@ pub fn run(cmd: &str, args: &[&str]) -> Output {
     Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }
 
-/// `lvsync --state-dir STATE --iptables iptables-legacy ARGS...`, echoing what it printed.
+/// `lvsync --state-dir STATE ARGS...` (the default `--iptables auto`, which picks legacy in User-Mode
+/// Linux: it has no nf_tables), echoing what it printed.
 pub fn lvsync(state: &Path, args: &[&str]) -> Output {
-    let mut all = vec!["--state-dir", state.to_str().unwrap(), "--iptables", "iptables-legacy"];
+    let mut all = vec!["--state-dir", state.to_str().unwrap()];
     all.extend_from_slice(args);
     let out = run(env!("CARGO_BIN_EXE_lvsync"), &all);
     eprintln!(

@@ -77,7 +77,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
                 }
                 let name = format!("s{i}");
                 let service = Service { name: Some(name.clone()), attrs: ServiceAttrs::default(), reals };
-                config.services.push(ServiceSpec { name, key: key(i), service });
+                config.services.push(ServiceSpec { name, key: key(i), service, health: Default::default() });
             }
             _ => return Err(format!("director.yaml:{}: cannot parse `{line}`", n + 1)),
         }

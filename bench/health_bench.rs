@@ -1,0 +1,76 @@
+//! The health prober standalone, for bench/health-bench.sh: the same `Runner` that `watch`
+//! uses, fed the targets of a desired-state file, for a fixed time; its CPU is read from
+//! outside. `serve ADDR` is the bench's real-server responder (not measured): every connection
+//! gets one `200 OK` and is closed.
+//!
+//! Usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use lvsync::health::runner::{Runner, targets};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["probe", file, seconds] => probe(file, seconds.parse().context("SECONDS")?),
+        ["serve", addr] => serve(addr),
+        _ => bail!("usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR"),
+    }
+}
+
+fn probe(file: &str, seconds: u64) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+    let config = lvsync::model::load(&text).map_err(|d| anyhow::anyhow!("{}", d.render(file)))?;
+    let set = targets(&config);
+    let transitions = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let t = transitions.clone();
+    let runner = Runner::start(Arc::new(move |_| {
+        t.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }))?;
+    let n = set.len();
+    runner.set_targets(set);
+    eprintln!("probing {n} targets for {seconds} s (pid {})", std::process::id());
+    std::thread::sleep(Duration::from_secs(seconds));
+    let counts = runner.shared().probe_counts();
+    let verdicts = runner.shared().verdicts();
+    let down = verdicts.values().filter(|v| v.health() == "down").count();
+    let errors: std::collections::BTreeMap<String, usize> =
+        verdicts.values().filter_map(|v| v.last_error.clone()).fold(Default::default(), |mut m, e| {
+            *m.entry(e).or_default() += 1;
+            m
+        });
+    for ((kind, passed), n) in counts {
+        println!("probes {kind} {} {n}", if passed { "pass" } else { "fail" });
+    }
+    println!("targets {n} down {down} transitions {}", transitions.load(std::sync::atomic::Ordering::Relaxed));
+    for (e, n) in errors {
+        println!("error {n} {e}");
+    }
+    Ok(())
+}
+
+fn serve(addr: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        loop {
+            let Ok((mut conn, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let mut seen = Vec::new();
+                // A TCP check connects and closes; an HTTP check sends a request first.
+                while let Ok(n @ 1..) = conn.read(&mut buf).await {
+                    seen.extend_from_slice(&buf[..n]);
+                    if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+                        let _ = conn.write_all(ok).await;
+                        break;
+                    }
+                }
+            });
+        }
+    })
+}
