@@ -2,6 +2,7 @@
 //! reconcile loop step every command uses (observe, plan, execute, record, verify).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use crate::backend::{self, Executed, System};
 use crate::inventory::{self, Inventory, StateDir};
 use crate::plan::{self, Domain, Plan};
 pub use crate::state::Scope;
-use crate::state::{Family, Ownership, ServiceKey, State};
+use crate::state::{Family, OwnAddress, Ownership, RealServerFacts, ServiceKey, State};
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -22,6 +23,19 @@ pub struct Options {
     pub keepalived: crate::keepalived::Options,
     /// This director's name among `ha.nodes`: `--node`, else the hostname.
     pub node: String,
+    /// Which side of the file this host is.
+    pub role: Role,
+}
+
+/// Which side of the file this host is (`--role`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Role {
+    /// The IPVS table, the firewall, and the `director` section and `ipvs.sysctls`.
+    #[default]
+    Director,
+    /// Only the host set-up its real servers need. `addresses` (`--address`) are its own
+    /// real-server addresses; empty: found on its interfaces.
+    RealServer { addresses: Vec<IpAddr> },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +44,8 @@ pub enum Error {
     StateDir(#[from] inventory::Error),
     #[error(transparent)]
     Backend(#[from] backend::Error),
+    #[error("cannot read this host's addresses and routes (for `--role real-server`)")]
+    Host(#[source] crate::host::Error),
     #[error("{}", incomplete(.made, .not_made))]
     Incomplete {
         /// The plan's changes made before the failure (`None`: not known), and those not made.
@@ -119,6 +135,7 @@ pub struct Target<'a> {
 pub struct Director {
     system: System,
     dir: StateDir,
+    role: Role,
 }
 
 impl Director {
@@ -126,7 +143,7 @@ impl Director {
     pub fn open(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::lock(&opts.state_dir, opts.lock_wait)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir })
+        Ok(Director { system, dir, role: opts.role.clone() })
     }
 
     /// Connect to the kernel and read the state directory without its lock (`plan`, `export`):
@@ -134,11 +151,32 @@ impl Director {
     pub fn open_read_only(opts: &Options) -> Result<Director, Error> {
         let dir = StateDir::read_only(&opts.state_dir)?;
         let system = connect(opts)?;
-        Ok(Director { system, dir })
+        Ok(Director { system, dir, role: opts.role.clone() })
     }
 
     pub fn with_system(system: System, dir: StateDir) -> Director {
-        Director { system, dir }
+        Director { system, dir, role: Role::Director }
+    }
+
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// On a real server: its own real-server addresses (given, or found on its interfaces;
+    /// with the device that holds each, when it is there) and its default routes. `None` on a
+    /// director.
+    pub fn real_server_facts(&self) -> Result<Option<RealServerFacts>, Error> {
+        let Role::RealServer { addresses } = &self.role else { return Ok(None) };
+        let mut host = crate::host::HostSystem::connect().map_err(Error::Host)?;
+        let found = host.own_addresses().map_err(Error::Host)?;
+        let own = if addresses.is_empty() {
+            found
+        } else {
+            let device = |a: &IpAddr| found.iter().find(|o| o.addr == *a).and_then(|o| o.device.clone());
+            addresses.iter().map(|a| OwnAddress { addr: *a, device: device(a) }).collect()
+        };
+        let routes = host.default_routes().map_err(Error::Host)?;
+        Ok(Some(RealServerFacts { own, routes }))
     }
 
     pub fn inventory(&self) -> Result<Inventory, Error> {
@@ -218,6 +256,9 @@ impl Director {
             if let Some(made) = &mut recorded.firewall {
                 made.extend(chain_families(&wanted));
             }
+            for change in &plan.changes {
+                change.info().record(&mut recorded, false);
+            }
             if recorded != inventory {
                 self.dir.save(&recorded)?;
             }
@@ -228,6 +269,10 @@ impl Director {
         let start = Instant::now();
 
         let mut settled = inventory.clone();
+        settled.host = recorded.host.clone();
+        for change in &plan.changes {
+            change.info().record(&mut settled, true);
+        }
         match scope {
             Scope::All => {
                 settled.services = names_of(desired);
@@ -242,7 +287,11 @@ impl Director {
                 }
             }
         }
-        if settled.services != recorded.services || settled.firewall != recorded.firewall || !inventory.found {
+        if settled.services != recorded.services
+            || settled.firewall != recorded.firewall
+            || settled.host != recorded.host
+            || !inventory.found
+        {
             self.dir.save(&settled)?;
         }
         tracing::debug!(ms = start.elapsed().as_millis() as u64, "recorded the inventory");
@@ -285,11 +334,17 @@ fn name_services(state: &mut State, inventory: &Inventory) {
     }
 }
 
-/// The kernel backends of this machine.
+/// The kernel backends of this machine: on a real server, only the host's.
 pub fn connect(opts: &Options) -> Result<System, Error> {
+    if let Role::RealServer { .. } = opts.role {
+        return Ok(System { backends: vec![Box::new(crate::host::HostBackend::new())] });
+    }
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
     let sync = crate::ipvs::SyncBackend::connect().map_err(backend::Error::from)?;
     let keepalived = crate::keepalived::KeepalivedBackend::new(opts.keepalived.clone());
-    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(sync), Box::new(keepalived)] })
+    let host = crate::host::HostBackend::new();
+    Ok(System {
+        backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(host), Box::new(sync), Box::new(keepalived)],
+    })
 }

@@ -2,7 +2,7 @@
 //! delete a service that left the file) and the lock that keeps one lvsync per directory.
 
 use std::collections::{BTreeMap, BTreeSet};
-mod secure;
+pub(crate) mod secure;
 
 use std::fs::{self, File};
 use std::io;
@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::Family;
 pub use crate::state::Inventory;
+use crate::state::{Family, Owned};
 use secure::Dir;
 
 #[derive(Serialize, Deserialize)]
@@ -22,6 +22,9 @@ struct OnDisk {
     services: BTreeMap<String, Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     firewall: Option<BTreeSet<Family>>,
+    /// Host addresses, devices and sysctls lvsync changed; absent in inventories from before.
+    #[serde(default, skip_serializing_if = "Owned::is_empty")]
+    host: Owned,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +159,7 @@ impl StateDir {
                 Err(detail) => return Ok(Parsed::Damaged(detail)),
             };
         }
-        Ok(Parsed::Good(Inventory { services, found: true, firewall: disk.firewall }))
+        Ok(Parsed::Good(Inventory { services, found: true, firewall: disk.firewall, host: disk.host }))
     }
 
     /// The inventory. A damaged one does not stop lvsync: it goes on from the last good copy,
@@ -216,6 +219,7 @@ impl StateDir {
             version: 1,
             services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
             firewall: inventory.firewall.clone(),
+            host: inventory.host.clone(),
         };
         let mut text = serde_json::to_string_pretty(&disk)
             .map_err(|e| Error::Write { path: path.clone(), source: io::Error::other(e) })?;

@@ -226,7 +226,7 @@ fn a_weight_change_applied_while_a_long_connection_is_open_leaves_it_working() {
             };
             let before = file("weights-before.yaml", &weights(1, 1));
             let config = lvsync::model::load(&weights(1, 1)).unwrap();
-            let lab = Lab::build(&config, Path::new(LVSYNC)).unwrap();
+            let lab = Lab::build(&config, &before, Path::new(LVSYNC)).unwrap();
             lab.apply(&before).unwrap();
             let web = lab.target("web").unwrap();
             let mut held = lab.hold(web).unwrap();

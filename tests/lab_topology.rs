@@ -1,5 +1,6 @@
 //! The lab's network carries real traffic in every forwarding method: here IPVS is configured
-//! with ipvsadm, independently of lvsync's own apply (which tests/lab_e2e.rs goes through).
+//! with ipvsadm, independently of lvsync's own apply of the director (which tests/lab_e2e.rs goes
+//! through); the real servers are set up by `lvsync --role real-server apply`, as in every lab.
 
 mod uml_support;
 
@@ -10,6 +11,15 @@ use lvsync::lab::Lab;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
+}
+
+const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
+
+/// The file as the lab's real servers read it.
+fn file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = scratch().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 fn sh(argv: &[&str]) {
@@ -39,7 +49,7 @@ services:
 fn every_forwarding_method_carries_traffic_through_the_lab() {
     uml_support::test_in_kernel("every_forwarding_method_carries_traffic_through_the_lab", scratch(), || {
         let config = lvsync::model::load(EVERY_METHOD).unwrap();
-        let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
+        let lab = Lab::build(&config, &file("every-method.yaml", EVERY_METHOD), Path::new(LVSYNC)).unwrap();
         let ipvsadm = [
             "-A -t 192.168.2.110:80 -s rr",
             "-a -t 192.168.2.110:80 -r 192.168.2.106:80 -g",
@@ -81,8 +91,9 @@ fn a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero() {
         "a_held_connection_keeps_its_real_server_when_its_weight_drops_to_zero",
         scratch(),
         || {
-            let config = lvsync::model::load(include_str!("../examples/seed-dr.yaml")).unwrap();
-            let lab = Lab::build(&config, Path::new("/nonexistent/lvsync")).unwrap();
+            let text = include_str!("../examples/seed-dr.yaml");
+            let config = lvsync::model::load(text).unwrap();
+            let lab = Lab::build(&config, &file("seed-dr.yaml", text), Path::new(LVSYNC)).unwrap();
             sh(&["ipvsadm", "-A", "-t", "192.168.2.110:80", "-s", "rr"]);
             sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.106:80", "-g"]);
             sh(&["ipvsadm", "-a", "-t", "192.168.2.110:80", "-r", "192.168.2.107:80", "-g"]);

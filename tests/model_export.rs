@@ -210,8 +210,7 @@ fn state() -> impl Strategy<Value = State> {
         services: services.into_iter().collect(),
         timeouts: Timeouts { tcp, tcp_fin, udp },
         chains: BTreeMap::new(),
-        sync: None,
-        keepalived: None,
+        ..Default::default()
     })
 }
 

@@ -35,7 +35,7 @@ pub struct Global {
     /// iptables variant to drive: auto (the one this system uses: the one holding lvsync's chains or more rules; legacy when nf_tables is unusable), iptables, iptables-legacy or iptables-nft (CMD-save, CMD-restore and ip6tables twins are derived)
     #[arg(long, global = true, value_name = "CMD", default_value = "auto")]
     pub iptables: String,
-    /// This director's name among the file's `ha.nodes` (default: the hostname)
+    /// This director's name among the file's `ha.nodes` (default: the hostname); with `plan --observed`, also refuse a snapshot taken on another host than NAME
     #[arg(long, global = true, value_name = "NAME")]
     pub node: Option<String>,
     /// keepalived's configuration file, which lvsync writes when the file has `ha`
@@ -53,6 +53,20 @@ pub struct Global {
     /// Less output: errors only
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
+    /// Which side of the file this host is: the director, or a real server (plan, apply, watch
+    /// and export then set up only what its real servers need: VIPs on lo or a tunnel, sysctls)
+    #[arg(long, global = true, value_enum, default_value_t = Role::Director)]
+    pub role: Role,
+    /// With `--role real-server`: this host's real-server address (repeatable); default: the
+    /// addresses found on its interfaces
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub address: Vec<std::net::IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    Director,
+    RealServer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,6 +79,27 @@ pub enum LogFormat {
 pub enum Format {
     Text,
     Json,
+}
+
+/// `diff`'s output: markdown is for pull-request comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    Keepalived,
+    Ldirectord,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +127,12 @@ pub enum Command {
         /// Also show a unified diff of the live and desired state (canonical YAML, firewall rules)
         #[arg(long)]
         diff: bool,
+        /// Plan against a snapshot (`lvsync export --format json`) instead of the kernel: no root needed
+        #[arg(long, value_name = "SNAPSHOT", conflicts_with = "out")]
+        observed: Option<PathBuf>,
+        /// With --observed: warn when the snapshot is older than this many seconds
+        #[arg(long, value_name = "SECS", requires = "observed", default_value_t = 3600)]
+        max_age: u64,
     },
     /// Make exactly the needed changes and print what was done
     Apply {
@@ -115,8 +156,35 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         metrics_listen: Option<String>,
     },
-    /// Print the live IPVS state as a valid desired-state file
-    Export,
+    /// Print the live IPVS state as a valid desired-state file, or (json) a snapshot for `plan --observed`
+    Export {
+        /// text: a desired-state file; json: a versioned snapshot of the live state (docs/snapshot.md)
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show what changes between two files, as plan lines, with no kernel (for pull requests)
+    #[command(
+        long_about = "Show what changes between two files, as plan lines, with no kernel and no root (for pull requests).\n\n\
+            OLD plays the director's live state, all of it lvsync's own; the lines are those `lvsync plan NEW` \
+            would print there. Health settings, which are not kernel state, follow as lines of their own. \
+            Either file may be `-` for standard input: `git show main:director.yaml | lvsync diff - director.yaml`.",
+        after_help = "Exit status: 0 no difference; 2 the files differ; 1 error (an invalid file is named)."
+    )]
+    Diff {
+        /// The file before the change (`-`: standard input)
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        /// The file after the change (`-`: standard input)
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+    /// Health, weights (file and kernel) and drains, as `watch` sees them; works while it runs
+    Status {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Boot a throw-away kernel, build the director, real servers and a client, apply FILE and send requests
     Lab {
         #[arg(value_name = "FILE")]
@@ -129,6 +197,33 @@ pub enum Command {
         /// With `ha`: two directors running keepalived; the master's link goes down halfway
         #[arg(long)]
         failover: bool,
+    },
+    /// Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout
+    #[command(
+        long_about = "Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout.\n\n\
+            Virtual servers, real servers, weights, schedulers, forwarding methods, persistence and \
+            health checks are converted. Whatever cannot be converted is listed on stderr with its \
+            line, and the exit status is 1; the file printed is still valid. `include` is not followed.",
+        after_help = "Exit status: 0 everything converted; 1 something was not (listed on stderr) or an error."
+    )]
+    Import {
+        /// keepalived.conf or ldirectord.cf
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The source's format; detected from its content when left out
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        from: Option<ImportFormat>,
+    },
+    /// Print shell completions (bash, zsh or fish) on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Write the man pages (lvsync.1 and one page per command) into DIR; used to build packages
+    #[command(hide = true)]
+    Manpages {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
     /// Run by `lvsync lab` inside its kernel
     #[command(name = "lab-inner", hide = true)]

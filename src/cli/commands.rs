@@ -9,7 +9,7 @@ use super::color_for;
 use super::output::{Done, Out};
 use super::planfile::{self, PlanFile};
 use super::resolve::Resolved;
-use crate::desired::{desired, render_diff};
+use crate::desired::{for_role, render_diff};
 use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
@@ -28,13 +28,21 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             out.text(&model::schema_json());
             Ok(out.finish(0, Done::ReadOnly))
         }
-        Command::Plan { file, format, detailed_exitcode, out, diff } => {
+        Command::Plan { file, format, detailed_exitcode, diff, observed: Some(snapshot), max_age, .. } => {
+            let node = r.node.clone();
+            let opts = super::offline::Options { snapshot, max_age, node, detailed: detailed_exitcode, diff };
+            super::offline::plan(&file, format, &opts)
+        }
+        Command::Plan { file, format, detailed_exitcode, out, diff, .. } => {
             plan(g, &file, format, detailed_exitcode, out.as_deref(), diff)
         }
         Command::Apply { file: Some(file), format, .. } => apply(g, &file, format),
         Command::Apply { plan: Some(planfile), format, .. } => apply_saved(g, &planfile, format),
         Command::Apply { .. } => bail!("apply needs a FILE or --plan PLANFILE"),
-        Command::Export => export(g),
+        Command::Export { format: Format::Text } => export(g),
+        Command::Export { format: Format::Json } => super::offline::export(g),
+        Command::Diff { old, new, format } => super::diff::run(&old, &new, format),
+        Command::Status { format } => super::status::status(g, format),
         Command::Lab { file, requests, format, failover } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
@@ -52,6 +60,9 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             }
             Ok(out.finish(report.exit_code(), Done::ReadOnly))
         }
+        Command::Import { file, from } => super::import::run(&file, from),
+        Command::Completions { shell } => Ok(super::packaging::completions(shell)),
+        Command::Manpages { dir } => super::packaging::manpages(&dir),
         Command::LabInner { args } => Ok(crate::lab::inner_main(&args)),
         Command::Watch { file, resync_interval, metrics_listen } => {
             let director = g.clone();
@@ -62,14 +73,14 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
     }
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
+pub(super) fn read(path: &Path) -> anyhow::Result<String> {
     Ok(model::read_file(path)?)
 }
 
 /// Parse and validate; an invalid file is an error whose first line says nothing was changed.
-fn load(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
+pub(super) fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
     let start = std::time::Instant::now();
-    let mut config = model::load(text).map_err(|diags| {
+    let config = model::load(text).map_err(|diags| {
         let n = diags.len();
         anyhow::anyhow!(
             "{} is not a valid lvsync file ({n} problem{}); nothing was changed\n{}",
@@ -78,11 +89,18 @@ fn load(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
             diags.render(&path.display().to_string()).trim_end()
         )
     })?;
-    config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
     if let Some(w) = ha_warning(&config) {
         tracing::warn!("{}: {w}", path.display());
     }
     tracing::debug!(ms = start.elapsed().as_millis() as u64, services = config.services.len(), "loaded the file");
+    Ok(config)
+}
+
+/// [`load`], then pick this director among `ha.nodes` (`--node` or the hostname): what
+/// plan and apply on this host use.
+fn load_here(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
+    let mut config = load(path, text)?;
+    config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
     Ok(config)
 }
 
@@ -135,7 +153,7 @@ fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
-fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
+pub(super) fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
     match format {
         Format::Text => out.text(&plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
         Format::Json => out.json(&plan::json(plan)),
@@ -151,11 +169,12 @@ fn plan(
     diff: bool,
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(g, file, &text)?;
+    let config = load_here(g, file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
-    let want = desired(&config, &Overlays::default());
-    let planned = director.plan(target(&config, &want), &Scope::All)?;
+    let (want, notes) = wanted(&director, &config)?;
+    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
+    planned.plan.notes.extend(notes);
     let mut stdout = Out::new();
     print_plan(&mut stdout, &planned.plan, format);
     if diff {
@@ -186,9 +205,10 @@ fn plan(
 
 fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(g, file, &text)?;
+    let config = load_here(g, file, &text)?;
     let mut director = Director::open(g)?;
-    let want = desired(&config, &Overlays::default());
+    let (want, notes) = wanted(&director, &config)?;
+    warn_notes(&notes);
     let applied = director
         .apply(target(&config, &want), &Scope::All)
         .with_context(|| format!("applying {} did not complete", file.display()))?;
@@ -197,10 +217,11 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
 
 fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {
     let saved = planfile::read(path)?;
-    let config = load(g, &saved.file, &saved.file_text)?;
+    let config = load_here(g, &saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
-    let want = desired(&config, &Overlays::default());
-    let planned = director.plan(target(&config, &want), &Scope::All)?;
+    let (want, notes) = wanted(&director, &config)?;
+    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
+    planned.plan.notes.extend(notes);
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
         || plan::render_json(&planned.plan) != saved.plan
     {
@@ -215,6 +236,19 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
         .execute(target(&config, &want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
+}
+
+/// The desired state of this host's role, and the notes its plan carries (NAT routes on a real
+/// server, what lvsync cannot set up there).
+fn wanted(director: &Director, config: &Config) -> anyhow::Result<(crate::state::State, Vec<String>)> {
+    let facts = director.real_server_facts()?;
+    Ok(for_role(config, &Overlays::default(), facts.as_ref()))
+}
+
+fn warn_notes(notes: &[String]) {
+    for note in notes {
+        tracing::warn!("{note}");
+    }
 }
 
 fn target<'a>(config: &Config, desired: &'a crate::state::State) -> Target<'a> {
@@ -251,9 +285,23 @@ fn report_applied(plan: &Plan, writes: usize, format: Format) -> i32 {
 
 fn export(g: &Options) -> anyhow::Result<i32> {
     // Read-only: never waits for the lock a running `watch` holds.
-    let mut director = Director::open_read_only(g)?;
-    let state = director.observe_ipvs()?;
     let mut out = Out::new();
+    if let crate::director::Role::RealServer { .. } = g.role {
+        let keys = crate::desired::host::real_server_sysctls();
+        let observed = crate::host::HostSystem::connect()
+            .and_then(|mut h| h.observe(&keys))
+            .context("cannot read this host's addresses, tunnel devices and sysctls")?;
+        out.text(&crate::desired::host::real_server_export(&observed));
+        return Ok(out.finish(0, Done::ReadOnly));
+    }
+    let mut director = Director::open_read_only(g)?;
+    let mut state = director.observe_ipvs()?;
+    // The director's own host set-up: `ipvs.sysctls` away from the defaults, and the interface
+    // that holds every VIP (`director.interface`).
+    let keys: Vec<_> = crate::desired::host::IPVS_SYSCTLS.iter().map(|n| crate::state::SysctlKey::ipvs(n)).collect();
+    state.host = crate::host::HostSystem::connect()
+        .and_then(|mut h| h.observe(&keys))
+        .context("cannot read this host's addresses and net.ipv4.vs sysctls")?;
     // Only what `validate` accepts, or exit 1 naming what the format cannot express.
     let text = model::export_valid(&state)?;
     out.text(&text);

@@ -4,15 +4,20 @@
 
 mod args;
 mod commands;
+mod diff;
+mod import;
+mod offline;
 mod output;
+mod packaging;
 mod planfile;
 mod resolve;
+mod status;
 
 use std::io::IsTerminal;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, Format, Global, LogFormat};
+pub use args::{Cli, Command, CompletionShell, DiffFormat, Format, Global, ImportFormat, LogFormat};
 pub use resolve::{Logging, Resolved};
 
 /// Run the command line; returns the process exit status.

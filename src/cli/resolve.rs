@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::args::{Cli, Command, Global, LogFormat};
+use super::args::{Cli, Command, Global, LogFormat, Role};
 use crate::director;
 
 /// How long a command waits for another lvsync holding the state directory's lock.
@@ -16,6 +16,9 @@ pub struct Resolved {
     pub logging: Logging,
     /// `-q`: errors only.
     pub quiet: bool,
+    /// `--node` as given (`director.node` falls back to the hostname): `plan --observed`
+    /// checks the snapshot's host against it only when it was given.
+    pub node: Option<String>,
 }
 
 /// The logging a command sets up: a daemon logs what it does at info by default; the other
@@ -29,6 +32,10 @@ pub enum Logging {
 impl Resolved {
     pub fn new(cli: Cli) -> Resolved {
         let g = &cli.global;
+        let role = match g.role {
+            Role::Director => director::Role::Director,
+            Role::RealServer => director::Role::RealServer { addresses: g.address.clone() },
+        };
         let director = director::Options {
             state_dir: g.state_dir.clone(),
             iptables: g.iptables.clone(),
@@ -39,6 +46,7 @@ impl Resolved {
                 program: "keepalived".to_string(),
             },
             node: g.node.clone().unwrap_or_else(hostname),
+            role,
         };
         let logging = match cli.command {
             Command::Watch { .. } => Logging::Daemon {
@@ -50,7 +58,7 @@ impl Resolved {
             },
             _ => Logging::Command { format: g.log_format, level: command_level(g) },
         };
-        Resolved { quiet: g.quiet > 0, director, logging, command: cli.command }
+        Resolved { quiet: g.quiet > 0, node: g.node.clone(), director, logging, command: cli.command }
     }
 }
 

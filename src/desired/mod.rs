@@ -2,11 +2,13 @@
 //! shows live and desired state in the file's own canonical form. This layer sits above the
 //! pure core (it reads `model`) and below the director, which receives a [`State`].
 
+pub mod host;
+
 use std::fmt::Write as _;
 
 use crate::model::{self, Config};
 use crate::plan::{self, Plan};
-use crate::state::{Overlays, State, Timeouts};
+use crate::state::{Overlays, RealServerFacts, State, Timeouts};
 
 /// The state the file asks for, with the overlays laid over it: its services and timeouts, its
 /// firewall rendered to chains. With empty overlays, the file's state alone.
@@ -14,8 +16,35 @@ pub fn desired(config: &Config, overlays: &Overlays) -> State {
     let mut state = config.state();
     state.chains = crate::firewall::render(&config.firewall);
     state.keepalived = config.keepalived_text().map(|text| crate::state::KeepalivedConf { text: Some(text) });
+    state.host = host::director(config);
     overlays.apply(&mut state);
     state
+}
+
+/// What this host should be, and what the operator should know about it: with `real_server`
+/// facts (`--role real-server`), the real server's side of the file (its host set-up only, with
+/// warnings for NAT routes and what lvsync cannot set up); otherwise the director's state.
+pub fn for_role(config: &Config, overlays: &Overlays, real_server: Option<&RealServerFacts>) -> (State, Vec<String>) {
+    let Some(facts) = real_server else { return (desired(config, overlays), Vec::new()) };
+    let side = host::real_server(config, &facts.own);
+    let mut notes = host::nat_warnings(&side.nat, &facts.routes);
+    notes.extend(side.unsupported);
+    if !side.fwmark_services.is_empty() {
+        notes.push(format!(
+            "this host serves firewall-mark service(s) {}, whose addresses the file does not name; set those up by hand",
+            side.fwmark_services.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let serves =
+        config.services.iter().any(|s| s.service.reals.keys().any(|r| facts.own.iter().any(|o| o.addr == r.address)));
+    if !serves {
+        let own: Vec<String> = facts.own.iter().map(|o| o.addr.to_string()).collect();
+        notes.push(format!(
+            "no real server of the file has one of this host's addresses ({}); give it with `--address ADDR`",
+            if own.is_empty() { "none found".to_string() } else { own.join(", ") }
+        ));
+    }
+    (State { host: side.desired, ..State::default() }, notes)
 }
 
 /// `--diff`: a unified diff of the canonical YAML of the live services lvsync manages against

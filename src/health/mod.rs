@@ -17,5 +17,6 @@ pub mod pool;
 pub mod probe;
 pub mod runner;
 pub mod schedule;
-pub mod spec;
+/// The resolved settings: pure data, in the state layer (the file format resolves into them).
+pub use crate::state::health as spec;
 pub mod verdict;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::spec::{OnFailure, ServiceHealth, Target};
 use super::verdict::{State, Verdict, clock};
 use crate::model::Config;
-use crate::state::{RealKey, RealServer};
+use crate::state::{self, RealKey, RealServer};
 
 /// How the kernel should differ from the file for one real server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,30 @@ pub fn overlays(config: &Config, verdicts: &Verdicts) -> Overlays {
         let o = service_overlay(&s.name, &s.health, &s.service.reals, verdicts);
         if o != ServiceOverlay::default() {
             out.insert(s.name.clone(), o);
+        }
+    }
+    out
+}
+
+/// The same, as the desired state's overlays (by service key): what `desired()` lays over the
+/// file. Down real servers that `min_healthy` keeps in are not overlaid.
+pub fn state_overlays(config: &Config, verdicts: &Verdicts) -> state::Overlays {
+    let mut out = state::Overlays::default();
+    for s in &config.services {
+        let o = service_overlay(&s.name, &s.health, &s.service.reals, verdicts);
+        for (real, Override { action, reason }) in o.overrides {
+            let at = (s.key, real);
+            match action {
+                Action::Weight(weight) => {
+                    out.weights.insert(at, state::WeightOverride { weight, reason });
+                }
+                Action::Remove => {
+                    out.removed.insert(at, reason);
+                }
+                Action::Add(real) => {
+                    out.added.insert(at, state::Added { real, reason });
+                }
+            }
         }
     }
     out

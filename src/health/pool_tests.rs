@@ -150,3 +150,40 @@ proptest! {
         prop_assert_eq!(o.overrides.contains_key(&fk), healthy == 0);
     }
 }
+
+#[test]
+fn state_overlays_carry_quiesce_remove_and_the_fallback_by_service_key() {
+    use crate::model::{Config, ServiceSpec};
+    use crate::state::{Ownership, Protocol, Service, ServiceAttrs, ServiceKey, Timeouts};
+    let skey = ServiceKey::Addr { protocol: Protocol::Tcp, vip: "192.168.2.110".parse().unwrap(), port: 80 };
+    let spec = |on_failure| {
+        let (mut h, reals) = service(2, on_failure, MinHealthy::Count(0));
+        let fk = RealKey { address: "192.168.2.250".parse().unwrap(), port: 80 };
+        h.fallback = Some((fk, real(1)));
+        let service = Service { name: Some("web".into()), attrs: ServiceAttrs::default(), reals };
+        let s = ServiceSpec { name: "web".into(), key: skey, service, health: h };
+        (
+            Config {
+                ownership: Ownership::Managed,
+                timeouts: Timeouts::default(),
+                services: vec![s],
+                firewall: vec![],
+                ..Default::default()
+            },
+            fk,
+        )
+    };
+    let (config, _) = spec(OnFailure::Quiesce);
+    let o = state_overlays(&config, &verdicts(2, &[(0, 7200)]));
+    assert_eq!(o.weights[&(skey, key(0))].weight, 0);
+    assert_eq!(o.weights[&(skey, key(0))].reason, "health: down since 02:00:00, tcp: connect refused");
+    assert!(o.removed.is_empty() && o.added.is_empty());
+
+    let (config, fk) = spec(OnFailure::Remove);
+    let o = state_overlays(&config, &verdicts(2, &[(0, 7200), (1, 7300)]));
+    assert_eq!(o.removed.keys().copied().collect::<Vec<_>>(), [(skey, key(0)), (skey, key(1))]);
+    assert_eq!(o.added[&(skey, fk)].real, real(1));
+    let mut state = crate::desired::desired(&config, &o);
+    let reals: Vec<RealKey> = state.services.remove(&skey).unwrap().reals.into_keys().collect();
+    assert_eq!(reals, [fk]);
+}

@@ -12,7 +12,7 @@ use super::message::{IpvsCmd, IpvsMessage};
 use super::{Error, refusal};
 use crate::backend::{self, Backend, Executed};
 use crate::plan::{Change, Domain, IpvsChange};
-use crate::state::{Scope, Service, ServiceKey, State, Timeouts};
+use crate::state::{RealKey, Scope, Service, ServiceKey, State, Timeouts};
 
 /// Up to this many services are read one GET_SERVICE each; more, and one dump of all services
 /// is cheaper (each GET_SERVICE answer takes a page of the receive buffer).
@@ -157,6 +157,33 @@ impl IpvsBackend {
             }
         }
         Ok(t)
+    }
+
+    /// The active connections of every real server of these services (a service that does not
+    /// exist has none): what a drain waits for.
+    pub fn active_conns(&mut self, keys: &[ServiceKey]) -> Result<BTreeMap<(ServiceKey, RealKey), u32>, Error> {
+        let requests: Vec<IpvsMessage> = keys
+            .iter()
+            .map(|k| IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(service_identity(k))]))
+            .collect();
+        let mut found = BTreeMap::new();
+        let outcomes = self.client.pipeline(&requests, Mode::Dump, false, |i, msg| {
+            let key = keys[i];
+            if let Some(dest) = msg.dest()
+                && let Some((rk, _)) = real_from(dest, key.family())
+            {
+                let active = dest.iter().find_map(|a| match a {
+                    super::attrs::DestAttr::ActiveConns(n) => Some(*n),
+                    _ => None,
+                });
+                found.insert((key, rk), active.unwrap_or(0));
+            }
+        })?;
+        // A service gone meanwhile has no connections left to wait for.
+        let gone = |o: &Outcome| matches!(o, Outcome::Failed(e) if e.raw_os_error() == Some(libc::ESRCH));
+        let outcomes = outcomes.into_iter().map(|o| if gone(&o) { Outcome::Done } else { o }).collect();
+        check(outcomes, |i| (format!("reading the connections of service {}", keys[i]), IpvsCmd::GetDest))?;
+        Ok(found)
     }
 
     /// The counters of one service (`None` if it does not exist).

@@ -27,10 +27,11 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// Build the network `config` needs and start its responders. `exe` is the lvsync binary
-    /// that `apply` runs. Only inside User-Mode Linux: it changes the network it runs in, so
+    /// Build the network `config` (read from `file`) needs, set up each real server with
+    /// `lvsync --role real-server apply FILE` in its namespace, and start its responders. `exe`
+    /// is the lvsync binary. Only inside User-Mode Linux: it changes the network it runs in, so
     /// anywhere else it refuses.
-    pub fn build(config: &Config, exe: &Path) -> Result<Lab, Error> {
+    pub fn build(config: &Config, file: &Path, exe: &Path) -> Result<Lab, Error> {
         let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         if !cpu.lines().any(|l| l.starts_with("vendor_id") && l.ends_with("User Mode Linux")) {
             return Err(Error::NotInKernel);
@@ -38,6 +39,12 @@ impl Lab {
         let topology = Topology::derive(config);
         for step in topology.steps() {
             run(&step).map_err(|detail| Error::Build { step: step.to_string(), detail })?;
+        }
+        for real in &topology.reals {
+            let state_dir = format!("{STATE_DIR}/{}", real.netns);
+            let args = ["netns", "exec", &real.netns].map(String::from);
+            let lvsync = ["--state-dir", &state_dir, "--role", "real-server", "apply"].map(String::from);
+            run_lvsync(exe, Some(&args), &lvsync, file)?;
         }
         let open = |name: &str| Netns::open(name).map_err(|source| Error::Netns { name: name.to_string(), source });
         for real in &topology.reals {
@@ -53,19 +60,8 @@ impl Lab {
     /// `lvsync apply FILE` on the director, firewall included; returns what it printed.
     pub fn apply(&self, file: &Path) -> Result<String, Error> {
         // From the file's directory, so that what apply says names the file as the user knows it.
-        let (dir, name) = match (file.parent(), file.file_name()) {
-            (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => (dir, name),
-            _ => (Path::new("."), file.as_os_str()),
-        };
-        let out = Command::new(&self.exe)
-            .args(["--state-dir", STATE_DIR, "--iptables", IPTABLES, "apply"])
-            .arg(name)
-            .current_dir(dir)
-            .output()
-            .map_err(|source| Error::Exe { path: self.exe.clone(), source })?;
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        if out.status.success() { Ok(text) } else { Err(Error::Apply { status: out.status.to_string(), output: text }) }
+        let args = ["--state-dir", STATE_DIR, "--iptables", IPTABLES, "apply"].map(String::from);
+        run_lvsync(&self.exe, None, &args, file)
     }
 
     /// Send `requests` new connections or datagrams to `target` and count who answered.
@@ -100,11 +96,11 @@ impl Lab {
 pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, exe: &Path) -> Result<LabReport, Error> {
     let topology = Topology::derive(config);
     eprintln!(
-        "building the lab: a director, {} real server{}, a client",
+        "building the lab: a director, {} real server{} (each set up by `lvsync --role real-server apply`), a client",
         topology.reals.len(),
         if topology.reals.len() == 1 { "" } else { "s" }
     );
-    let lab = Lab::build(config, exe)?;
+    let lab = Lab::build(config, file, exe)?;
     eprintln!("applying {shown_as} with `lvsync apply` (firewall with {IPTABLES})");
     let said = lab.apply(file)?;
     for line in said.lines().filter(|l| !l.trim().is_empty()) {
@@ -122,6 +118,32 @@ pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, e
         report.services.push(lab.send(target, requests));
     }
     Ok(report)
+}
+
+/// `[ip netns exec NS] lvsync ARGS FILE`, from the file's directory, so that what it says names
+/// the file as the user knows it; returns what it printed.
+fn run_lvsync(exe: &Path, netns: Option<&[String; 3]>, args: &[String], file: &Path) -> Result<String, Error> {
+    let (dir, name) = match (file.parent(), file.file_name()) {
+        (Some(dir), Some(name)) if !dir.as_os_str().is_empty() => (dir, name),
+        _ => (Path::new("."), file.as_os_str()),
+    };
+    let mut command = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(ns).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    let out = command
+        .args(args)
+        .arg(name)
+        .current_dir(dir)
+        .output()
+        .map_err(|source| Error::Exe { path: exe.to_path_buf(), source })?;
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    if out.status.success() { Ok(text) } else { Err(Error::Apply { status: out.status.to_string(), output: text }) }
 }
 
 fn run(step: &Step) -> Result<(), String> {

@@ -9,7 +9,7 @@ mod client;
 mod failover;
 mod inner;
 pub mod kernel;
-mod netns;
+pub mod netns;
 mod report;
 mod responder;
 pub mod topology;
@@ -84,7 +84,7 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("`lvsync apply` failed inside the lab ({status}):\n{}", .output.trim_end())]
+    #[error("`lvsync apply` (or `lvsync --role real-server apply` in a real server's namespace) failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
     #[error("the failover lab: {0}")]
     Failover(String),
@@ -357,7 +357,7 @@ mod tests {
     #[test]
     fn the_network_is_never_built_outside_user_mode_linux() {
         let config = crate::model::load(include_str!("../../examples/seed-dr.yaml")).unwrap();
-        let err = Lab::build(&config, Path::new("/nonexistent")).unwrap_err();
+        let err = Lab::build(&config, Path::new("lab.yaml"), Path::new("/nonexistent")).unwrap_err();
         assert!(matches!(err, Error::NotInKernel), "{err}");
         assert!(!Path::new("/run/netns/lab-client").exists());
     }

@@ -1,11 +1,12 @@
 //! The validated, defaulted domain form of a desired-state file.
 
-pub use crate::health::spec::ServiceHealth;
+pub use super::host::{DirectorSpec, IpvsSysctls};
+pub use crate::state::health::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
 use crate::state::{Ha, Service, ServiceKey, State, SyncDaemons, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {
     pub ownership: Ownership,
     /// Only the fields given in the file are `Some`.
@@ -20,6 +21,11 @@ pub struct Config {
     pub ha: Option<Ha>,
     /// This director among `ha.nodes`, once [`Config::select_node`] found it.
     pub node: Option<String>,
+    /// `None`: the file has no `director` section, and lvsync touches no host address or
+    /// forwarding setting.
+    pub director: Option<DirectorSpec>,
+    /// Only the settings given in the file are `Some`.
+    pub ipvs_sysctls: IpvsSysctls,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +69,7 @@ impl Config {
             chains: Default::default(),
             sync: self.sync.clone(),
             keepalived: None,
+            host: Default::default(),
         }
     }
 }

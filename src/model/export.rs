@@ -7,8 +7,8 @@ use std::net::IpAddr;
 
 use super::raw;
 use crate::state::{
-    Family, Forward, Netmask, Protocol, RealServer, Scheduler, Service, ServiceKey, State, Tunnel, TunnelChecksum,
-    TunnelType,
+    Family, Forward, HostAddress, HostState, Netmask, Protocol, RealServer, Scheduler, Service, ServiceKey, State,
+    SysctlKey, Tunnel, TunnelChecksum, TunnelType,
 };
 
 /// First line of an exported file: editors find the schema next to the file
@@ -32,10 +32,49 @@ pub fn to_raw(state: &State) -> raw::File {
     let timeouts =
         raw::Timeouts { tcp: t.tcp.map(i64::from), tcp_fin: t.tcp_fin.map(i64::from), udp: t.udp.map(i64::from) };
     let timeouts = (timeouts != raw::Timeouts::default()).then_some(timeouts);
+    let sysctls = ipvs_sysctls(&state.host);
     let sync = state.sync.as_ref().and_then(super::sync::export);
-    let ipvs = (timeouts.is_some() || sync.is_some()).then_some(raw::Ipvs { timeouts, sync });
+    let ipvs =
+        (timeouts.is_some() || sysctls.is_some() || sync.is_some()).then_some(raw::Ipvs { timeouts, sysctls, sync });
+    let director = vip_interface(state).map(|interface| raw::Director { interface: Some(interface), forwarding: None });
     let services = state.services.iter().zip(names(state)).map(|((key, s), name)| service(key, s, name)).collect();
-    raw::File { version: 1, ownership: None, ipvs, services, firewall: Vec::new(), ha: None }
+    raw::File { version: 1, ownership: None, ipvs, director, services, firewall: Vec::new(), ha: None }
+}
+
+/// The `net.ipv4.vs.*` settings observed on the host (`state.host`) that differ from the
+/// kernel's defaults; `None` when all are at their defaults or none was read.
+fn ipvs_sysctls(host: &HostState) -> Option<raw::IpvsSysctls> {
+    let get = |name: &str| host.sysctls.get(&SysctlKey::ipvs(name)).map(String::as_str);
+    let flag = |name: &str| get(name).filter(|v| *v != "0").map(|_| true);
+    let reuse = get("conn_reuse_mode").and_then(|v| v.parse::<i64>().ok()).filter(|v| *v != 1);
+    let s = raw::IpvsSysctls {
+        conntrack: flag("conntrack"),
+        expire_nodest_conn: flag("expire_nodest_conn"),
+        expire_quiescent_template: flag("expire_quiescent_template"),
+        conn_reuse_mode: reuse,
+        sloppy_tcp: flag("sloppy_tcp"),
+        sloppy_sctp: flag("sloppy_sctp"),
+        schedule_icmp: flag("schedule_icmp"),
+    };
+    (s != raw::IpvsSysctls::default()).then_some(s)
+}
+
+/// The one interface (not `lo`) that holds every service VIP as /32 or /128, if there is one:
+/// the `director.interface` that reproduces them.
+fn vip_interface(state: &State) -> Option<String> {
+    let vips: Vec<IpAddr> = state
+        .services
+        .keys()
+        .filter_map(|k| match k {
+            ServiceKey::Addr { vip, .. } => Some(*vip),
+            ServiceKey::Fwmark { .. } => None,
+        })
+        .collect();
+    let first = vips.first()?;
+    let holds = |dev: &str, vip: &IpAddr| state.host.addresses.contains(&HostAddress::host(dev, *vip));
+    let device =
+        state.host.addresses.iter().find(|a| a.addr == *first && a.device != "lo" && holds(&a.device, first))?;
+    vips.iter().all(|v| holds(&device.device, v)).then(|| device.device.clone())
 }
 
 /// `tcp-192-168-2-110-80`, `udp-2001-db8--1-53`, `fwmark-42`, `fwmark-42-ipv6`.

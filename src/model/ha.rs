@@ -25,6 +25,14 @@ pub fn ha(c: &mut Checker, file: &raw::File, services: &[ServiceSpec]) -> Option
     let vrid = c.int("ha.vrid", h.vrid, 1, 255, "VRRP virtual router id");
     let advert =
         h.advert_interval.map_or(Some(1), |v| c.int("ha.advert_interval", v, 1, 255, "advert interval (seconds)"));
+    if let Some(interface) = file.director.as_ref().and_then(|d| d.interface.as_ref()) {
+        c.err(
+            "director.interface",
+            format!(
+                "`{interface}` would hold every VIP on this director, but with `ha` keepalived holds them (on `ha.interface`, on the master only); leave `director.interface` out"
+            ),
+        );
+    }
     let nodes = nodes(c, &h.nodes);
     let vips = vips(c, h, services, &nodes);
     if c.count() > before {

@@ -9,11 +9,11 @@ use super::check::Checker;
 use super::health_check::{HttpPart, Partial, partial, seconds, sub_keys_match};
 use super::raw;
 use super::real::{RealCtx, real_server};
-use crate::health::spec::{
+use crate::state::RealKey;
+use crate::state::health::{
     Check, DEFAULT_DRAIN_TIMEOUT, DEFAULT_FALL, DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_TIMEOUT, Http, Kind,
     MinHealthy, OnFailure, ServiceHealth, Target, Tls,
 };
-use crate::state::RealKey;
 
 /// The longest `drain_timeout`: a week.
 pub const MAX_DRAIN: f64 = 604_800.0;

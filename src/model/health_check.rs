@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::check::Checker;
 use super::raw;
-use crate::health::spec::{Dns, Exec, OnFailure, RecordType, Tls, Udp};
+use crate::state::health::{Dns, Exec, OnFailure, RecordType, Tls, Udp};
 
 pub const KINDS: [&str; 7] = ["tcp", "http", "https", "udp", "dns", "exec", "none"];
 pub const MAX_INTERVAL: f64 = 3600.0;

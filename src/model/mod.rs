@@ -12,6 +12,7 @@ mod firewall;
 mod ha;
 mod health;
 mod health_check;
+mod host;
 mod parse_error;
 mod positions;
 pub mod raw;
@@ -24,10 +25,11 @@ mod sync;
 
 use std::collections::BTreeMap;
 
-pub use config::{Config, FirewallAction, Intent, ServiceSpec};
+pub use config::{Config, DirectorSpec, FirewallAction, Intent, IpvsSysctls, ServiceSpec};
 pub use diag::{Diagnostic, Diagnostics};
-pub use export::{EXPORT_HEADER, derived_name, export};
+pub use export::{EXPORT_HEADER, derived_name, export, to_raw};
 pub use export_check::{Inexpressible, export_valid};
+pub use host::{uses_ipv6, valid_interface};
 pub use schema::schema_json;
 pub use source::{MAX_FILE_BYTES, ReadError, read_file};
 
@@ -104,12 +106,14 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
         };
         timeouts = Timeouts { tcp: one("tcp", t.tcp), tcp_fin: one("tcp_fin", t.tcp_fin), udp: one("udp", t.udp) };
     }
+    let ipvs_sysctls = host::sysctls(&mut c, file.ipvs.as_ref().and_then(|i| i.sysctls.as_ref()));
     let services = service::services(&mut c, &file.services);
+    let director = host::director(&mut c, file.director.as_ref(), &services);
     let resolved: BTreeMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
     let sync = sync::sync(&mut c, file);
     let ha = ha::ha(&mut c, file, &services);
     c.finish()?;
-    Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None })
+    Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None, director, ipvs_sysctls })
 }

@@ -198,8 +198,12 @@ fn tag_before(text: &str, pos: Pos) -> Option<&str> {
     let line = text.lines().nth(pos.line.checked_sub(1)?)?;
     let end = line.char_indices().nth(pos.column.checked_sub(1)?).map(|(i, _)| i)?;
     let before = line[..end].trim_end();
-    let word =
-        &before[before.rfind(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | '{')).map_or(0, |i| i + 1)..];
+    // The separator may be a multi-byte whitespace character (U+0085 is one).
+    let start = before
+        .char_indices()
+        .rfind(|&(_, c)| c.is_whitespace() || matches!(c, ',' | '[' | '{'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let word = &before[start..];
     word.starts_with('!').then_some(word)
 }
 

@@ -28,6 +28,9 @@ pub struct File {
     /// Global IPVS settings; only what is given is enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipvs: Option<Ipvs>,
+    /// The director's own host setup: its VIPs on an interface, and IP forwarding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub director: Option<Director>,
     /// The virtual services.
     #[serde(default)]
     pub services: Vec<Service>,
@@ -92,6 +95,9 @@ pub struct Ipvs {
     /// knows the connections and can take them over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync: Option<Sync>,
+    /// `net.ipv4.vs.*` settings; each is enforced only when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysctls: Option<IpvsSysctls>,
 }
 
 /// IPVS connection sync daemons: a master sends this director's connections, a backup receives
@@ -125,6 +131,53 @@ pub struct Sync {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
     pub maxlen: Option<i64>,
+}
+
+/// `net.ipv4.vs.*` kernel settings of the director, each enforced only when given.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IpvsSysctls {
+    /// Keep netfilter connection tracking for IPVS connections (needed by NAT rules and
+    /// stateful firewalls on the director).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conntrack: Option<bool>,
+    /// Drop a connection at once when its real server is removed, instead of letting it time out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_nodest_conn: Option<bool>,
+    /// Expire a persistence template when its real server's weight is 0 (drained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_quiescent_template: Option<bool>,
+    /// What a new connection on a reused client port does, a bitmap 0..3: 0 stays on the old
+    /// real server, 1 (kernel default) reschedules when safe, 2 also in FIN_WAIT (helps DR).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 3))]
+    pub conn_reuse_mode: Option<i64>,
+    /// Accept a TCP connection midstream (any packet, not only SYN): lets a backup director
+    /// take over connections it has not seen start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sloppy_tcp: Option<bool>,
+    /// The same for SCTP: accept an association midstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sloppy_sctp: Option<bool>,
+    /// Schedule ICMP packets (such as ping) to a VIP to a real server, instead of dropping them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_icmp: Option<bool>,
+}
+
+/// The director's own host setup.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Director {
+    /// Interface on which lvsync puts every service VIP, as /32 (IPv4) or /128 (IPv6).
+    /// Without it, lvsync adds no address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[^/\s:]{1,15}$"))]
+    pub interface: Option<String>,
+    /// IP forwarding (`net.ipv4.ip_forward`, and `net.ipv6.conf.all.forwarding` when a service
+    /// or real server is IPv6). Default: `true` when a service forwards by `nat`, else not
+    /// enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<bool>,
 }
 
 /// IPVS connection timeouts, in seconds, 1..=2147483.

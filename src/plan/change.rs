@@ -2,8 +2,8 @@
 
 use super::json::Object;
 use super::render::Paint;
-use super::{ChainChange, IpvsChange, KeepalivedChange, Plan, SyncChange};
-use crate::state::ServiceKey;
+use super::{ChainChange, HostChange, IpvsChange, KeepalivedChange, Plan, SyncChange};
+use crate::state::{Inventory, ServiceKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
@@ -27,6 +27,8 @@ impl Action {
 /// puts its changes into these phases (or adds one where it belongs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Phase {
+    /// Host addresses, tunnel devices and sysctls, before the services that use them.
+    Host,
     /// Services created or changed, before the real servers that go in them.
     Services,
     /// Real servers created or changed.
@@ -39,6 +41,8 @@ pub enum Phase {
     RemoveRealServers,
     /// Services removed (with their real servers).
     RemoveServices,
+    /// Host addresses and devices lvsync added removed, sysctls restored, once no service needs them.
+    RemoveHost,
     /// Firewall chains removed, last.
     RemoveFirewall,
 }
@@ -50,6 +54,7 @@ pub enum Domain {
     Firewall,
     IpvsSync,
     Keepalived,
+    Host,
 }
 
 impl Domain {
@@ -59,6 +64,7 @@ impl Domain {
             Domain::Firewall => "firewall",
             Domain::IpvsSync => "ipvs_sync",
             Domain::Keepalived => "keepalived",
+            Domain::Host => "host",
         }
     }
 }
@@ -85,6 +91,11 @@ pub trait DomainChange {
     fn service(&self) -> Option<ServiceKey> {
         None
     }
+    /// Record in the inventory what this change makes lvsync own or stop owning: called before
+    /// the plan runs with `done` false (write ahead: only what it adds), and after it ran with
+    /// `done` true. By default a change records nothing here (services and chains are recorded
+    /// from the desired state).
+    fn record(&self, _inventory: &mut Inventory, _done: bool) {}
 }
 
 /// One change to live state, of one domain. Attribute changes are updates in place; only
@@ -95,6 +106,7 @@ pub enum Change {
     Firewall(ChainChange),
     Sync(SyncChange),
     Keepalived(KeepalivedChange),
+    Host(HostChange),
 }
 
 impl Change {
@@ -105,6 +117,7 @@ impl Change {
             Change::Firewall(c) => c,
             Change::Sync(c) => c,
             Change::Keepalived(c) => c,
+            Change::Host(c) => c,
         }
     }
 
@@ -150,5 +163,11 @@ impl From<SyncChange> for Change {
 impl From<KeepalivedChange> for Change {
     fn from(c: KeepalivedChange) -> Change {
         Change::Keepalived(c)
+    }
+}
+
+impl From<HostChange> for Change {
+    fn from(c: HostChange) -> Change {
+        Change::Host(c)
     }
 }

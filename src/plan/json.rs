@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::Plan;
 use super::firewall::ChainJson;
+use super::host::HostJson;
 use super::ipvs::IpvsObject;
 use super::keepalived::KeepalivedJson;
 use super::sync::SyncJson;
@@ -39,6 +40,7 @@ pub enum Object<'a> {
     Firewall(ChainJson),
     Sync(SyncJson<'a>),
     Keepalived(KeepalivedJson<'a>),
+    Host(HostJson<'a>),
 }
 
 #[derive(Serialize)]

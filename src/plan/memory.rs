@@ -1,8 +1,8 @@
 //! An in-memory IPVS table and firewall, for testing the planner only: it carries out changes
 //! the way the kernel backends do, and refuses what the kernel would refuse.
 
-use super::{ChainChange, Change, IpvsChange};
-use crate::state::{Service, State};
+use super::{ChainChange, Change, HostChange, IpvsChange};
+use crate::state::{HostState, Service, State};
 
 pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
     for c in changes {
@@ -59,7 +59,34 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                     None => daemons.remove(role),
                 };
             }
+            Change::Host(c) => host(&mut state.host, c),
         }
     }
     Ok(())
+}
+
+fn host(state: &mut HostState, change: &HostChange) {
+    match change {
+        HostChange::DeviceUp(d) => {
+            state.devices.insert(*d, true);
+        }
+        HostChange::DeviceDown(d) => {
+            state.devices.insert(*d, false);
+        }
+        HostChange::AddFou(p) => {
+            state.fou.insert(*p);
+        }
+        HostChange::RemoveFou(p) => {
+            state.fou.remove(p);
+        }
+        HostChange::AddAddress(a) => {
+            state.addresses.insert(a.clone());
+        }
+        HostChange::RemoveAddress(a) => {
+            state.addresses.remove(a);
+        }
+        HostChange::SetSysctl { key, to, .. } | HostChange::RestoreSysctl { key, to, .. } => {
+            state.sysctls.insert(key.clone(), to.clone());
+        }
+    }
 }

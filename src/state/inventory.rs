@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Family, ServiceKey};
+use super::{Family, Owned, ServiceKey};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -14,4 +14,6 @@ pub struct Inventory {
     /// The address families in which lvsync's firewall chains exist, as far as lvsync made them;
     /// `None` when unknown (no inventory, or one from before this was recorded): read them all.
     pub firewall: Option<BTreeSet<Family>>,
+    /// Every host address, device and sysctl lvsync changed (a sysctl with its value before).
+    pub host: Owned,
 }

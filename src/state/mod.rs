@@ -4,6 +4,8 @@
 
 mod firewall;
 mod ha;
+pub mod health;
+mod host;
 mod inventory;
 mod ipvs;
 mod overlay;
@@ -12,12 +14,15 @@ mod sync;
 
 pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
 pub use ha::{Ha, HaNode, KeepalivedConf};
+pub use host::{
+    FouPort, HostAddress, HostState, OwnAddress, Owned, RealServerFacts, RouteBack, SysctlKey, TunnelDevice,
+};
 pub use inventory::Inventory;
 pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
     Timeouts, Tunnel, TunnelChecksum, TunnelType,
 };
-pub use overlay::{Drain, Overlays, RealOf, WeightOverride};
+pub use overlay::{Added, Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
 pub use sync::{DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_TTL, SyncDaemon, SyncDaemons, SyncRole};
 
@@ -133,6 +138,9 @@ pub struct State {
     /// keepalived's configuration file. Desired: `None` = the file has no `ha`; observed:
     /// `None` = not read.
     pub keepalived: Option<KeepalivedConf>,
+    /// The host's addresses, tunnel devices and sysctls (the `director` section, `ipvs.sysctls`,
+    /// or a real server's side of the file). Desired: empty when the file asks for none.
+    pub host: HostState,
 }
 
 /// An IPv4 or IPv6 network in CIDR notation, as firewall intents name them.

@@ -21,6 +21,18 @@ pub struct Overlays {
     /// so that their connections finish, until the deadline. Whoever keeps the overlays drops
     /// a drain once its deadline has passed.
     pub drains: BTreeMap<RealOf, Drain>,
+    /// Real servers the file lists but the kernel should not hold (health: `on_failure: remove`),
+    /// each with its reason.
+    pub removed: BTreeMap<RealOf, String>,
+    /// Real servers the file does not list but the kernel should hold (the fallback while no
+    /// real server of its service is healthy).
+    pub added: BTreeMap<RealOf, Added>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    pub real: RealServer,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +51,44 @@ pub struct Drain {
 
 impl Overlays {
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty() && self.drains.is_empty()
+        self.weights.is_empty() && self.drains.is_empty() && self.removed.is_empty() && self.added.is_empty()
+    }
+
+    /// The services whose overlays differ between `self` and `other`: what a change of
+    /// overlays needs reconciled.
+    pub fn services_differing(&self, other: &Overlays) -> std::collections::BTreeSet<ServiceKey> {
+        fn diff<V: PartialEq>(
+            a: &BTreeMap<RealOf, V>,
+            b: &BTreeMap<RealOf, V>,
+            out: &mut std::collections::BTreeSet<ServiceKey>,
+        ) {
+            for (k, v) in a {
+                if b.get(k) != Some(v) {
+                    out.insert(k.0);
+                }
+            }
+            for k in b.keys() {
+                if !a.contains_key(k) {
+                    out.insert(k.0);
+                }
+            }
+        }
+        let mut out = std::collections::BTreeSet::new();
+        diff(&self.weights, &other.weights, &mut out);
+        diff(&self.drains, &other.drains, &mut out);
+        diff(&self.removed, &other.removed, &mut out);
+        diff(&self.added, &other.added, &mut out);
+        out
     }
 
     /// Lay the overlays over `state`: drains first (weight 0), then weight overrides (which a
-    /// drain's weight 0 beats). Only services `state` has are touched.
+    /// drain's weight 0 beats), removals and additions. Only services `state` has are touched.
     pub fn apply(&self, state: &mut State) {
+        for ((service, key), added) in &self.added {
+            if let Some(svc) = state.services.get_mut(service) {
+                svc.reals.entry(*key).or_insert(added.real);
+            }
+        }
         for ((service, key), drain) in &self.drains {
             if let Some(svc) = state.services.get_mut(service) {
                 let real = svc.reals.entry(*key).or_insert(drain.real);
@@ -59,6 +103,14 @@ impl Overlays {
                 real.weight = over.weight;
             }
         }
+        for (service, key) in self.removed.keys() {
+            if self.drains.contains_key(&(*service, *key)) {
+                continue;
+            }
+            if let Some(svc) = state.services.get_mut(service) {
+                svc.reals.remove(key);
+            }
+        }
     }
 
     /// One line per overlay in effect, for the notes of a plan.
@@ -66,7 +118,9 @@ impl Overlays {
         let weights = self.weights.iter().filter(|(k, _)| !self.drains.contains_key(k));
         let weights = weights.map(|((s, r), o)| format!("real server {r} of {s} at weight {}: {}", o.weight, o.reason));
         let drains = self.drains.iter().map(|((s, r), d)| format!("real server {r} of {s} draining: {}", d.reason));
-        weights.chain(drains).collect()
+        let removed = self.removed.iter().map(|((s, r), why)| format!("real server {r} of {s} left out: {why}"));
+        let added = self.added.iter().map(|((s, r), a)| format!("real server {r} of {s} added: {}", a.reason));
+        weights.chain(drains).chain(removed).chain(added).collect()
     }
 }
 

@@ -26,6 +26,7 @@ impl Scope {
                     && state.chains.is_empty()
                     && state.sync.is_none()
                     && state.keepalived.is_none()
+                    && state.host.is_empty()
                     && state.services.keys().all(|k| keys.contains(k)) =>
             {
                 Cow::Borrowed(state)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{debug, error, info, warn};
 
 use super::backoff::Backoff;
+use super::drain::{ConnsOf, Draining};
 use super::follow::{Check, Detector, Snapshot};
 use super::metrics::Metrics;
 use super::partial;
@@ -19,6 +20,7 @@ use crate::director::{self, Director};
 use crate::error_chain::error_chain;
 use crate::model::Config;
 use crate::plan::{Change, Plan};
+use crate::state::Overlays;
 
 pub use crate::director::Scope;
 
@@ -34,14 +36,31 @@ fn describe(scope: &Scope) -> String {
 pub trait Reconciler {
     type Error: std::error::Error + 'static;
 
-    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), Self::Error>;
+    /// `overlays` (health verdicts) are laid over the file's state.
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        overlays: &Overlays,
+        scope: &Scope,
+    ) -> Result<(Plan, Executed), Self::Error>;
 }
 
 impl Reconciler for Director {
     type Error = director::Error;
 
-    fn reconcile(&mut self, config: &Config, scope: &Scope) -> Result<(Plan, Executed), director::Error> {
-        let desired = crate::desired::desired(config, &crate::state::Overlays::default());
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        overlays: &Overlays,
+        scope: &Scope,
+    ) -> Result<(Plan, Executed), director::Error> {
+        let facts = self.real_server_facts()?;
+        // A real server's side depends on every service: an edit is reconciled whole.
+        let scope = if facts.is_some() { &Scope::All } else { scope };
+        let (desired, notes) = crate::desired::for_role(config, overlays, facts.as_ref());
+        for note in &notes {
+            warn!("{note}");
+        }
         let applied = self.apply(director::Target { desired: &desired, ownership: config.ownership }, scope)?;
         Ok((applied.plan, applied.executed))
     }
@@ -49,6 +68,9 @@ impl Reconciler for Director {
 
 /// Parses and validates the file's text; the error is the rendered diagnostics (with lines).
 pub type Parse = Box<dyn Fn(&str) -> Result<Config, String> + Send>;
+
+/// The overlays in effect for a config now (health verdicts); read at every reconcile.
+pub type OverlaysOf = Box<dyn Fn(&Config) -> Overlays + Send>;
 
 /// Above this many changes, each one is logged at debug level only (a first apply of thousands).
 const LIST_CHANGES_UP_TO: usize = 100;
@@ -89,6 +111,10 @@ pub struct Engine<R: Reconciler> {
     retry_at: Option<Instant>,
     resync_every: Duration,
     next_resync: Instant,
+    overlays_of: Option<OverlaysOf>,
+    draining: Option<Draining>,
+    /// The overlays of the last successful reconcile.
+    overlays: Overlays,
 }
 
 impl<R: Reconciler> Engine<R> {
@@ -106,7 +132,61 @@ impl<R: Reconciler> Engine<R> {
             retry_at: None,
             resync_every,
             next_resync: Instant::now() + resync_every,
+            overlays_of: None,
+            draining: None,
+            overlays: Overlays::default(),
         }
+    }
+
+    /// Lay these overlays (health verdicts) over the file at every reconcile.
+    pub fn with_overlays(mut self, overlays_of: OverlaysOf) -> Self {
+        self.overlays_of = Some(overlays_of);
+        self
+    }
+
+    /// Drain real servers that leave the file (weight 0 until idle or `drain_timeout`), with
+    /// their active connections read by `conns`.
+    pub fn with_drains(mut self, conns: ConnsOf) -> Self {
+        self.draining = Some(Draining::new(conns));
+        self
+    }
+
+    /// The overlays for `config` now: health verdicts and drains.
+    fn overlays_now(&self, config: &Config) -> Overlays {
+        let mut overlays = self.overlays_of.as_ref().map(|of| of(config)).unwrap_or_default();
+        if let Some(d) = &self.draining {
+            d.overlay(&mut overlays);
+        }
+        overlays
+    }
+
+    /// The file being enforced.
+    pub fn enforced(&self) -> Option<&Config> {
+        self.last_good.as_ref().map(|g| &g.config)
+    }
+
+    /// The overlays the kernel was last brought to.
+    pub fn overlays(&self) -> &Overlays {
+        &self.overlays
+    }
+
+    /// A verdict changed: reconcile only the services whose overlays differ now, and nothing if
+    /// none does (a down real server `min_healthy` keeps in). A failed reconcile is waiting for
+    /// its retry of everything, which reads the overlays then. True when it reconciled and
+    /// succeeded.
+    pub fn overlays_changed(&mut self) -> bool {
+        let Some(good) = &self.last_good else { return false };
+        if self.retry_at.is_some() {
+            return false;
+        }
+        let config = good.config.clone();
+        let now = self.overlays_now(&config);
+        let services = now.services_differing(&self.overlays);
+        if services.is_empty() {
+            return false;
+        }
+        self.reconcile(Trigger::Health, &config, Scope::Services(services));
+        self.retry_at.is_none()
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
@@ -249,17 +329,25 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    /// The deadline for [`Engine::tick`]: the next retry or resync.
+    /// The deadline for [`Engine::tick`]: the next retry, resync or look at draining real
+    /// servers.
     pub fn deadline(&self) -> Instant {
-        match self.retry_at {
+        let at = match self.retry_at {
             Some(retry) => retry.min(self.next_resync),
             None => self.next_resync,
+        };
+        match self.draining.as_ref().and_then(Draining::deadline) {
+            Some(drain) => at.min(drain),
+            None => at,
         }
     }
 
     /// Time passed: retry a failed reconcile, or resync to undo drift, when due.
     pub fn tick(&mut self, now: Instant) {
         let Some(config) = self.last_good.as_ref().map(|g| g.config.clone()) else { return };
+        if self.draining.as_mut().is_some_and(|d| d.check(now, SystemTime::now())) {
+            self.overlays_changed();
+        }
         if self.retry_at.is_some_and(|at| at <= now) {
             self.reconcile(Trigger::Retry, &config, Scope::All);
         } else if self.next_resync <= now {
@@ -293,12 +381,24 @@ impl<R: Reconciler> Engine<R> {
     }
 
     fn reconcile(&mut self, trigger: Trigger, config: &Config, scope: Scope) {
+        if let (Some(d), Some(prev)) = (&mut self.draining, &self.applied) {
+            d.leaving(prev, config, SystemTime::now());
+        }
+        let overlays = self.overlays_now(config);
+        // Services whose verdicts changed meanwhile are brought along.
+        let scope = match scope {
+            Scope::Services(mut keys) => {
+                keys.extend(overlays.services_differing(&self.overlays));
+                Scope::Services(keys)
+            }
+            all => all,
+        };
         let started = Instant::now();
         if scope == Scope::All {
             self.next_resync = started + self.resync_every;
         }
         let described = describe(&scope);
-        match self.reconciler.reconcile(config, &scope) {
+        match self.reconciler.reconcile(config, &overlays, &scope) {
             Ok((plan, executed)) => {
                 // Metrics first: whoever sees the log line finds them already counted.
                 self.metrics.applied(trigger, &plan);
@@ -347,6 +447,7 @@ impl<R: Reconciler> Engine<R> {
                     warn!(trigger = trigger.as_str(), note = %note, "note from planning");
                 }
                 self.applied = Some(config.clone());
+                self.overlays = overlays;
                 if self.retry_at.take().is_some() {
                     info!(trigger = trigger.as_str(), "recovered: the kernel is as the file says again");
                 }

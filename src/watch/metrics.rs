@@ -3,8 +3,8 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::encoding::prometheus_text;
@@ -15,6 +15,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use super::{Outcome, Trigger};
+use crate::health::{self, pool::Verdicts, schedule::Shared};
+use crate::model::Config;
 use crate::plan::Plan;
 
 type Labels2 = [(&'static str, &'static str); 2];
@@ -30,6 +32,10 @@ pub struct Metrics {
     services: Gauge,
     reals: Gauge,
     inventory_recoveries: Counter,
+    real_up: Family<Vec<(&'static str, String)>, Gauge>,
+    probes: Family<Labels2, Counter>,
+    transitions: Family<Labels1, Counter>,
+    probe_source: OnceLock<Arc<Shared>>,
 }
 
 impl Default for Metrics {
@@ -51,6 +57,10 @@ impl Metrics {
             services: Gauge::default(),
             reals: Gauge::default(),
             inventory_recoveries: Counter::default(),
+            real_up: Family::default(),
+            probes: Family::default(),
+            transitions: Family::default(),
+            probe_source: OnceLock::new(),
         };
         registry.register(
             "reconciles",
@@ -80,7 +90,40 @@ impl Metrics {
             "Times the inventory was found damaged and lvsync went on from its last good copy, or afresh (see the log for what to do)",
             m.inventory_recoveries.clone(),
         );
+        registry.register(
+            "real_server_up",
+            "1 if the health checks find the real server up, else 0, by service and real server",
+            m.real_up.clone(),
+        );
+        registry.register("health_probes", "Health probes run, by check and result (pass, fail)", m.probes.clone());
+        registry.register(
+            "health_transitions",
+            "Health verdicts that changed, by the state changed to (up, down)",
+            m.transitions.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Where the probe counts are read at every scrape (the running prober).
+    pub fn probes_from(&self, shared: Arc<Shared>) {
+        let _ = self.probe_source.set(shared);
+    }
+
+    pub fn transition(&self, to: &'static str) {
+        self.transitions.get_or_create(&[("to", to)]).inc();
+    }
+
+    /// Every probed real server of `config`, up (1) or down (0) by `verdicts`; real servers no
+    /// longer probed disappear.
+    pub fn real_servers_up(&self, config: &Config, verdicts: &Verdicts) {
+        self.real_up.clear();
+        for s in &config.services {
+            for (key, check) in &s.health.checks {
+                let up = verdicts.get(&check.target).is_none_or(|v| v.state == health::verdict::State::Up);
+                let labels = vec![("service", s.name.clone()), ("real_server", key.to_string())];
+                self.real_up.get_or_create(&labels).set(i64::from(up));
+            }
+        }
     }
 
     pub fn reconciled(&self, trigger: Trigger, outcome: Outcome) {
@@ -110,6 +153,12 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         self.inventory_recoveries.inner().store(crate::inventory::recoveries(), std::sync::atomic::Ordering::Relaxed);
+        if let Some(shared) = self.probe_source.get() {
+            for ((check, passed), n) in shared.probe_counts() {
+                let result = if passed { "pass" } else { "fail" };
+                self.probes.get_or_create(&[("check", check), ("result", result)]).inner().store(n, Ordering::Relaxed);
+            }
+        }
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_text::encode(&mut out, &self.registry);

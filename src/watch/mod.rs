@@ -4,12 +4,15 @@
 //! order and decides in [`engine`], so a reconcile never runs concurrently with another.
 
 pub mod backoff;
+pub mod drain;
 pub mod engine;
 pub mod follow;
+pub mod health;
 pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod partial;
+pub mod status;
 pub mod touched;
 
 pub use log::{LogFormat, init_logging};
@@ -19,7 +22,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -38,6 +41,8 @@ pub enum Trigger {
     Sighup,
     Resync,
     Retry,
+    /// A health verdict changed.
+    Health,
 }
 
 impl Trigger {
@@ -48,6 +53,7 @@ impl Trigger {
             Trigger::Sighup => "sighup",
             Trigger::Resync => "resync",
             Trigger::Retry => "retry",
+            Trigger::Health => "health",
         }
     }
 }
@@ -91,6 +97,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("cannot start the health-checking thread")]
+    Health(#[source] io::Error),
     #[error("cannot install the SIGHUP/SIGTERM/SIGINT handlers")]
     Signals(#[source] io::Error),
     #[error(transparent)]
@@ -137,13 +145,21 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
         return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
     }
     let director = Director::open(&opts.director)?;
-    run_with(&opts.file, opts.resync_interval, opts.metrics_listen.as_deref(), director, Box::new(load))
+    // Its own netlink socket: reading connection counts never waits for a reconcile's.
+    let mut ipvs =
+        crate::ipvs::IpvsBackend::connect().map_err(|e| director::Error::from(crate::backend::Error::from(e)))?;
+    let conns: drain::ConnsOf =
+        Box::new(move |keys| ipvs.active_conns(keys).map_err(|e| crate::error_chain::error_chain(&e)));
+    let dir = opts.director.state_dir.clone();
+    let listen = opts.metrics_listen.as_deref();
+    run_with(&opts.file, opts.resync_interval, listen, director, Box::new(load), Some(conns), Some(&dir))
 }
 
 enum Event {
     File,
     Hangup,
     Stop(i32),
+    Health(Box<crate::health::verdict::Transition>),
 }
 
 /// The watch daemon over any reconciler: serve metrics, follow the file, apply it, and loop
@@ -154,6 +170,8 @@ pub fn run_with<R: Reconciler>(
     metrics_listen: Option<&str>,
     reconciler: R,
     parse: Parse,
+    drains: Option<drain::ConnsOf>,
+    state_dir: Option<&Path>,
 ) -> Result<(), Error> {
     let metrics = Arc::new(Metrics::new());
     if let Some(text) = metrics_listen {
@@ -181,16 +199,32 @@ pub fn run_with<R: Reconciler>(
         })
         .map_err(Error::Signals)?;
     // Watching starts before the first read, so no change can slip between them.
-    let file_tx = tx;
+    let file_tx = tx.clone();
     let mut follower = Follower::start(file, DEBOUNCE, move || {
         let _ = file_tx.send(Event::File);
     })?;
 
-    let mut engine = Engine::new(file, reconciler, parse, metrics, resync_every);
+    // Probing runs on a thread of its own: it never delays a reconcile or a signal.
+    let prober = health::start(tx.clone(), Event::Health, &metrics).map_err(Error::Health)?;
+    let mut engine =
+        Engine::new(file, reconciler, parse, metrics.clone(), resync_every).with_overlays(health::overlays_of(&prober));
+    if let Some(conns) = drains {
+        engine = engine.with_drains(conns);
+    }
     engine.start().map_err(|err| match err {
         StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },
         StartError::Invalid(diagnostics) => Error::Invalid { path: file.to_path_buf(), diagnostics },
     })?;
+    let writer = state_dir.map(status::Writer::start).transpose().map_err(Error::Health)?;
+    let follow_targets = |engine: &Engine<R>| {
+        if let Some(config) = engine.enforced() {
+            health::follow(&prober, config, &metrics);
+            if let Some(writer) = &writer {
+                writer.write(status::record(config, &prober.shared().verdicts(), engine.overlays(), SystemTime::now()));
+            }
+        }
+    };
+    follow_targets(&engine);
 
     loop {
         let wait = engine.deadline().saturating_duration_since(Instant::now());
@@ -200,25 +234,33 @@ pub fn run_with<R: Reconciler>(
                 // A directory removed and made again sends no event to the old watch: re-arm,
                 // and read the file the re-armed watch may have missed.
                 match follower.refresh() {
-                    Ok(true) => engine.file_event(Trigger::FileChange),
+                    Ok(true) => {
+                        engine.file_event(Trigger::FileChange);
+                        follow_targets(&engine);
+                    }
                     Ok(false) => {}
                     Err(err) => {
                         warn!(error = %crate::error_chain::error_chain(&err), "cannot watch a directory on the file's path; changes there may be seen late")
                     }
                 }
                 engine.tick(Instant::now());
+                follow_targets(&engine);
                 continue;
             }
             Err(RecvTimeoutError::Disconnected) => break,
         };
         tracing::debug!("event received");
         // Whatever queued up during the last reconcile is handled once.
-        let (mut file_changed, mut hangup, mut stop) = (false, false, None);
+        let (mut file_changed, mut hangup, mut stop, mut verdicts) = (false, false, None, None);
         for event in std::iter::once(first).chain(rx.try_iter()) {
             match event {
                 Event::File => file_changed = true,
                 Event::Hangup => hangup = true,
                 Event::Stop(signal) => stop = Some(signal),
+                Event::Health(t) => {
+                    health::log(&t, engine.enforced(), &metrics);
+                    verdicts = Some(t.at);
+                }
             }
         }
         if let Some(signal) = stop {
@@ -234,6 +276,20 @@ pub fn run_with<R: Reconciler>(
             engine.file_event(Trigger::Sighup);
         } else if file_changed {
             engine.file_event(Trigger::FileChange);
+        }
+        if hangup || file_changed {
+            follow_targets(&engine);
+        }
+        if let Some(decided) = verdicts {
+            if engine.overlays_changed() {
+                let since = std::time::SystemTime::now().duration_since(decided).unwrap_or_default();
+                info!(
+                    trigger = Trigger::Health.as_str(),
+                    since_probe_ms = since.as_micros() as f64 / 1000.0,
+                    "health: the verdicts are in the kernel"
+                );
+            }
+            follow_targets(&engine);
         }
     }
     signal_handle.close();

@@ -1,6 +1,7 @@
 //! What an edit of the file touches: the services whose desired state differs between the
 //! config last applied and the new one, so that only those are read back from the kernel and
-//! planned. Firewall, timeouts, sync daemons, ha and ownership are global: a change there needs a full reconcile.
+//! planned. Firewall, timeouts, ownership, sync daemons, ha and the host set-up are global: a
+//! change there needs a full reconcile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,11 +34,13 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     }
     services.extend(old.keys().filter(|k| !new.contains_key(k)));
     // Intents carry the expanded address of the service they name, so a VIP change shows here too.
+    // So does the director's host set-up (a new VIP on `director.interface`, `ipvs.sysctls`).
     let global = before.ownership != after.ownership
         || before.timeouts != after.timeouts
         || before.firewall != after.firewall
         || before.sync != after.sync
-        || before.ha != after.ha;
+        || before.ha != after.ha
+        || crate::desired::host::director(before) != crate::desired::host::director(after);
     Touched { services, global }
 }
 
@@ -75,9 +78,7 @@ mod tests {
             timeouts: Timeouts::default(),
             services,
             firewall: vec![],
-            sync: None,
-            ha: None,
-            node: None,
+            ..Default::default()
         }
     }
 
@@ -109,6 +110,18 @@ mod tests {
             ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.33", "192.0.2.4"].into_iter().map(key).collect();
         assert_eq!(t.services, want);
         assert!(!t.global);
+    }
+
+    #[test]
+    fn a_new_vip_on_the_directors_interface_is_global() {
+        let mut a = config(vec![spec("a", "192.0.2.1", &[1])]);
+        a.director = Some(crate::model::DirectorSpec { interface: Some("eth0".into()), forwarding: None });
+        let mut b = a.clone();
+        b.services.push(spec("b", "192.0.2.2", &[1]));
+        assert!(touched(&a, &b).global, "192.0.2.2 goes on eth0 too");
+        let mut c = a.clone();
+        c.services[0] = spec("a", "192.0.2.1", &[5]);
+        assert!(!touched(&a, &c).global, "a weight edit leaves the host alone");
     }
 
     #[test]

@@ -48,7 +48,9 @@ const TOKENS: &[&str] = &[
 
 fn examples() -> Vec<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    // Files only: examples/ci holds CI recipes.
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
     files.sort();
     files.into_iter().map(|p| std::fs::read_to_string(p).unwrap()).collect()
 }

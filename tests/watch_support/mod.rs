@@ -31,7 +31,12 @@ pub struct Recorder {
 impl Reconciler for Recorder {
     type Error = KernelError;
 
-    fn reconcile(&mut self, config: &Config, reach: &Scope) -> Result<(Plan, Executed), KernelError> {
+    fn reconcile(
+        &mut self,
+        config: &Config,
+        _overlays: &lvsync::state::Overlays,
+        reach: &Scope,
+    ) -> Result<(Plan, Executed), KernelError> {
         self.calls.push((reach.clone(), config.clone()));
         if self.fail > 0 {
             self.fail -= 1;
@@ -59,9 +64,7 @@ pub fn parse(text: &str) -> Result<Config, String> {
         timeouts: Timeouts::default(),
         services: vec![],
         firewall: vec![],
-        sync: None,
-        ha: None,
-        node: None,
+        ..Default::default()
     };
     for (n, line) in text.lines().enumerate() {
         let words: Vec<&str> = line.split('#').next().unwrap_or("").split_whitespace().collect();

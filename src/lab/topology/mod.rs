@@ -6,6 +6,11 @@
 //! servers' gateway). Each real server address is a namespace with one leg on its bridge; the
 //! client is one namespace with a leg on every bridge that holds a VIP, at the highest free
 //! address.
+//!
+//! The lab builds links, addresses and routes only: what a real server needs for its forwarding
+//! method (the VIP on `lo` or a tunnel device, ARP and rp_filter sysctls) is set up by
+//! `lvsync --role real-server apply` in its namespace, like on a real machine. The one
+//! exception is GRE with checksums, which lvsync does not set up (it needs a device of its own).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -43,34 +48,10 @@ pub struct RealHost {
     pub netns: String,
     pub address: IpAddr,
     pub subnet: usize,
-    /// VIPs on `lo` (direct routing).
-    pub dr_vips: BTreeSet<IpAddr>,
-    /// VIPs on the tunnel device that decapsulates what the director sends.
-    pub tun_vips: BTreeSet<(TunnelDevice, IpAddr)>,
-    /// UDP ports where generic UDP encapsulation arrives.
-    pub gue_ports: BTreeSet<u16>,
+    /// VIPs tunnelled by GRE with checksums: the kernel drops them on `gre0`, so the lab gives
+    /// them a device of its own (`lvgre`, any remote) that expects them.
+    pub gre_csum_vips: BTreeSet<IpAddr>,
     pub listeners: BTreeSet<Listener>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TunnelDevice {
-    /// IPIP and GUE (GUE carries IPIP): `tunl0`.
-    Ipip,
-    /// `gre0`.
-    Gre,
-    /// GRE with checksums: the kernel drops them on a device that does not expect them, so a
-    /// device of its own (`lvgre`, any remote) that does.
-    GreCsum,
-}
-
-impl TunnelDevice {
-    pub fn name(self) -> &'static str {
-        match self {
-            TunnelDevice::Ipip => "tunl0",
-            TunnelDevice::Gre => "gre0",
-            TunnelDevice::GreCsum => "lvgre",
-        }
-    }
 }
 
 /// A socket a responder opens: it answers with `identity`.
@@ -146,9 +127,7 @@ impl Topology {
                         netns: String::new(),
                         address: key.address,
                         subnet: i,
-                        dr_vips: BTreeSet::new(),
-                        tun_vips: BTreeSet::new(),
-                        gue_ports: BTreeSet::new(),
+                        gre_csum_vips: BTreeSet::new(),
                         listeners: BTreeSet::new(),
                     }
                 });
@@ -158,23 +137,11 @@ impl Topology {
                 }
                 let local = match real.forward {
                     Forward::Nat => key.address,
-                    Forward::Dr => {
-                        host.dr_vips.insert(vip);
+                    Forward::Tun(t) if t.kind == TunnelType::Gre && t.checksum != TunnelChecksum::None => {
+                        host.gre_csum_vips.insert(vip);
                         vip
                     }
-                    Forward::Tun(t) => {
-                        let dev = match t.kind {
-                            TunnelType::Ipip => TunnelDevice::Ipip,
-                            TunnelType::Gue { port } => {
-                                host.gue_ports.insert(port);
-                                TunnelDevice::Ipip
-                            }
-                            TunnelType::Gre if t.checksum == TunnelChecksum::None => TunnelDevice::Gre,
-                            TunnelType::Gre => TunnelDevice::GreCsum,
-                        };
-                        host.tun_vips.insert((dev, vip));
-                        vip
-                    }
+                    Forward::Dr | Forward::Tun(_) => vip,
                 };
                 if vip.is_ipv6() && matches!(real.forward, Forward::Tun(_)) {
                     notes.push(format!(
@@ -301,28 +268,17 @@ impl Topology {
                 "link set lo up".into(),
                 format!("route add default via {}", subnet.director),
             ];
-            lines.extend(r.dr_vips.iter().map(|vip| addr(*vip, host_prefix(*vip), "lo")));
-            let devices: BTreeSet<TunnelDevice> = r.tun_vips.iter().map(|(d, _)| *d).collect();
-            lines.extend(r.gue_ports.iter().map(|port| format!("fou add port {port} gue")));
-            if devices.contains(&TunnelDevice::GreCsum) {
-                lines.push(format!("link add lvgre type gre local {} icsum", r.address));
-            }
-            lines.extend(devices.iter().map(|dev| format!("link set {} up", dev.name())));
-            lines.extend(r.tun_vips.iter().map(|(dev, vip)| addr(*vip, host_prefix(*vip), dev.name())));
             let mut keys = self.no_dad(&["eth0"]);
-            if !r.dr_vips.is_empty() || !r.tun_vips.is_empty() {
-                // The VIP lives here too: only the director may answer ARP for it.
+            if !r.gre_csum_vips.is_empty() {
+                lines.push(format!("link add lvgre type gre local {} icsum", r.address));
+                lines.push("link set lvgre up".into());
+                lines.extend(r.gre_csum_vips.iter().map(|vip| addr(*vip, host_prefix(*vip), "lvgre")));
+                // Decapsulated packets arrive with the client's source address; `default` covers
+                // lvgre, made after the sysctls. The VIP lives here too: only the director answers ARP.
+                keys.extend(["all", "default"].map(|dev| format!("net.ipv4.conf.{dev}.rp_filter=0")));
                 for key in ["arp_ignore=1", "arp_announce=2"] {
                     keys.extend(["all", "eth0"].map(|dev| format!("net.ipv4.conf.{dev}.{key}")));
                 }
-            }
-            if !devices.is_empty() {
-                // Decapsulated packets arrive on the tunnel with the client's source address.
-                // `default` covers the devices made later (lvgre); the others exist already.
-                let made_later = TunnelDevice::GreCsum;
-                let existing = devices.iter().filter(|d| **d != made_later).map(|d| d.name());
-                let devs = ["all", "default", "eth0"].into_iter().chain(existing);
-                keys.extend(devs.map(|dev| format!("net.ipv4.conf.{dev}.rp_filter=0")));
             }
             if !keys.is_empty() {
                 steps.push(Step::Sysctl { netns: ns.clone(), keys });

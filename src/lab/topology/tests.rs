@@ -16,7 +16,7 @@ fn nat_real_servers_get_their_own_subnet_with_the_director_as_gateway() {
     assert_eq!(t.client.legs, [(0, "192.168.2.254".parse().unwrap())]);
     let r = &t.reals[0];
     assert_eq!((r.netns.as_str(), r.address.to_string(), r.subnet), ("lab-real0", "10.10.10.2".into(), 1));
-    assert!(r.dr_vips.is_empty() && r.tun_vips.is_empty());
+    assert!(r.gre_csum_vips.is_empty());
     let l: Vec<String> = r.listeners.iter().map(|l| format!("{} {}:{}", l.protocol, l.local, l.port)).collect();
     assert_eq!(l, ["tcp 10.10.10.2:80"]);
     assert_eq!(t.targets[0].reals, ["10.10.10.2:80", "10.10.10.3:80"]);
@@ -24,7 +24,7 @@ fn nat_real_servers_get_their_own_subnet_with_the_director_as_gateway() {
 }
 
 #[test]
-fn dr_puts_the_vip_on_loopback_and_silences_arp() {
+fn dr_builds_links_addresses_and_routes_only() {
     let t = derive(include_str!("../../../examples/seed-dr.yaml"));
     let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
     insta::assert_snapshot!(steps.join("\n"));
@@ -44,14 +44,13 @@ services:
     );
     assert_eq!(t.reals.len(), 1, "one namespace per real server address");
     let r = &t.reals[0];
-    assert_eq!(r.gue_ports.iter().copied().collect::<Vec<_>>(), [6080]);
-    let tun: Vec<String> = r.tun_vips.iter().map(|(d, v)| format!("{} {v}", d.name())).collect();
-    assert_eq!(tun, ["tunl0 192.168.2.110", "gre0 192.168.2.111"]);
+    assert!(r.gre_csum_vips.is_empty());
     let l: Vec<String> = r.listeners.iter().map(|l| format!("{} {}:{}", l.protocol, l.local, l.port)).collect();
     assert_eq!(l, ["tcp 192.168.2.110:80", "udp 192.168.2.111:53"]);
+    // The tunnel devices, the fou listener and the sysctls are lvsync's (`--role real-server`).
     let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
-    assert!(steps.iter().any(|s| s.starts_with("ip -n lab-real0 -batch") && s.contains("fou add port 6080 gue")));
-    assert!(steps.iter().any(|s| s.starts_with("ip netns exec lab-real0 sysctl") && s.contains("gre0.rp_filter=0")));
+    assert!(!steps.iter().any(|s| s.contains("fou add") || s.contains("tunl0") || s.contains("gre0")), "{steps:?}");
+    assert!(!steps.iter().any(|s| s.starts_with("ip netns exec lab-real0 sysctl")), "{steps:?}");
 }
 
 #[test]
@@ -64,8 +63,8 @@ services:
  real_servers: [{address: 192.168.2.106}]}
 "#,
     );
-    let tun: Vec<String> = t.reals[0].tun_vips.iter().map(|(d, v)| format!("{} {v}", d.name())).collect();
-    assert_eq!(tun, ["lvgre 192.168.2.111"]);
+    let tun: Vec<String> = t.reals[0].gre_csum_vips.iter().map(|v| v.to_string()).collect();
+    assert_eq!(tun, ["192.168.2.111"]);
     let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
     let batch = steps.iter().find(|s| s.starts_with("ip -n lab-real0 -batch")).unwrap();
     assert!(batch.contains("link add lvgre type gre local 192.168.2.106 icsum\n    link set lvgre up"), "{batch}");
@@ -118,7 +117,8 @@ services:
     assert_eq!(t.client.legs[0].1.to_string(), "2001:db8::fe");
     let steps: Vec<String> = t.steps().iter().map(|s| s.to_string()).collect();
     assert!(steps[0].contains("net.ipv6.conf.default.accept_dad=0"), "{}", steps[0]);
-    assert!(steps.iter().any(|s| s.contains("addr add 2001:db8::110/128 dev lo nodad")), "{steps:#?}");
+    // The VIP on the real server's `lo` is lvsync's (`--role real-server`), not the lab's.
+    assert!(!steps.iter().any(|s| s.contains("dev lo")), "{steps:#?}");
     let sysctls = steps.iter().filter(|s| s.contains("eth0.accept_dad=0")).count();
     assert_eq!(sysctls, 2, "the real server and the client: {steps:#?}");
 }

@@ -1,0 +1,106 @@
+//! `lvsync import`: keepalived.conf and ldirectord.cf converted into an lvsync file. Pure: the
+//! caller hands in the text and gets back the file's text and what could not be converted,
+//! each with its line. `include` is refused, not followed: an import reads one file, no disk.
+//!
+//! Not here: validating the result (that is `model::load`'s job, and the tests run it).
+
+mod kcheck;
+mod keepalived;
+mod ldirectord;
+mod lexer;
+mod out;
+
+use std::fmt;
+
+pub use lexer::{Node, parse as parse_keepalived};
+
+/// Why a sorry server on the director itself is left out.
+const LOOPBACK_FALLBACK: &str = "a fallback on the director's loopback cannot be a real server in lvsync; serve the sorry page from a real server's address";
+
+/// Which tool's configuration a text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Keepalived,
+    Ldirectord,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Keepalived => "keepalived",
+            Source::Ldirectord => "ldirectord",
+        }
+    }
+}
+
+/// Something of the source left out of the file, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// 1-based line in the source.
+    pub line: usize,
+    /// The keyword or statement as written.
+    pub what: String,
+    pub why: String,
+}
+
+impl Skipped {
+    pub fn new(line: usize, what: &str, why: impl Into<String>) -> Skipped {
+        Skipped { line, what: what.to_string(), why: why.into() }
+    }
+
+    /// `keepalived.conf:12: `lvs_sched foo` not converted: why`.
+    pub fn render(&self, file: &str) -> String {
+        format!("{file}:{}: `{}` not converted: {}", self.line, self.what, self.why)
+    }
+}
+
+/// An import's result: the lvsync file (always a complete file, of what could be converted)
+/// and, in line order, what could not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub text: String,
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "cannot tell whether this is a keepalived or an ldirectord configuration: it has neither a \
+         `virtual_server` block nor a `virtual=` line; name the format with --from keepalived|ldirectord"
+    )]
+    UnknownFormat,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The format of a configuration, from its content: ldirectord's `key=value` lines with a
+/// `virtual=`, or keepalived's blocks.
+pub fn detect(text: &str) -> Result<Source, Error> {
+    let code = text.lines().map(|l| l.split('#').next().unwrap_or("").trim());
+    let mut keepalived = false;
+    for line in code {
+        let key = line.split(['=', ' ', '\t']).next().unwrap_or("");
+        if key == "virtual" && line.contains('=') {
+            return Ok(Source::Ldirectord);
+        }
+        if matches!(key, "virtual_server" | "virtual_server_group" | "global_defs" | "vrrp_instance") {
+            keepalived = true;
+        }
+    }
+    if keepalived { Ok(Source::Keepalived) } else { Err(Error::UnknownFormat) }
+}
+
+/// Convert `text` (named `file` in the header) from `source`.
+pub fn import(text: &str, file: &str, source: Source) -> Import {
+    let (mut out, mut skipped) = match source {
+        Source::Keepalived => keepalived::convert(text),
+        Source::Ldirectord => ldirectord::convert(text),
+    };
+    out.name_services();
+    skipped.sort_by_key(|s| s.line);
+    Import { text: out.render(&format!("{source} configuration {file}")), skipped }
+}

@@ -1,0 +1,49 @@
+//! What a change to the file means, for a reviewer: `lvsync diff OLD NEW`. The kernel state of
+//! both files goes through the same planner and renderers as `plan` (the old file's state plays
+//! the live state, all of it lvsync's own); the settings that never reach the kernel (health)
+//! are compared here, a layer above the planner, and shown as lines of their own. Pure: no
+//! kernel, no root.
+
+mod render;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use render::{json, render_markdown, render_text};
+pub use settings::{Setting, SettingChange};
+
+use std::collections::BTreeSet;
+
+use crate::desired::desired;
+use crate::model::Config;
+use crate::plan::{self, Plan};
+use crate::state::{Inventory, Overlays};
+
+/// The difference between two files: kernel changes as a plan, and setting changes.
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub plan: Plan,
+    pub settings: Vec<SettingChange>,
+}
+
+impl Review {
+    pub fn is_empty(&self) -> bool {
+        self.plan.is_empty() && self.settings.is_empty()
+    }
+}
+
+/// Compare `old` with `new`: what applying `new` changes on a director where `old` was applied.
+pub fn review(old: &Config, new: &Config) -> Review {
+    let before = desired(old, &Overlays::default());
+    let after = desired(new, &Overlays::default());
+    // The old file was applied: its services and chains are lvsync's, so those `new` leaves
+    // out are deleted, as they would be on the director.
+    let inventory = Inventory {
+        services: before.services.iter().map(|(k, s)| (*k, s.name.clone())).collect(),
+        found: true,
+        firewall: Some(before.chains.keys().map(|id| id.family).collect::<BTreeSet<_>>()),
+        ..Default::default()
+    };
+    let plan = plan::plan(&after, &before, new.ownership, &inventory);
+    Review { plan, settings: settings::diff(old, new) }
+}

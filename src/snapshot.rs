@@ -1,0 +1,178 @@
+//! A snapshot of a director's live state (`lvsync export --format json`), and the state and
+//! inventory read back from one, so that `lvsync plan FILE --observed SNAPSHOT` plans with no
+//! kernel. The format is documented in docs/snapshot.md; this module is its only definition.
+//! No I/O: the caller reads and writes the text.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model;
+use crate::state::{Chain, ChainId, Family, Hook, Inventory, State};
+
+/// The snapshot format this lvsync writes and the only one it reads.
+pub const FORMAT_VERSION: &str = "1";
+
+/// How old a snapshot may be before planning against it warns, unless `--max-age` says.
+pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format_version: String,
+    pub lvsync_version: String,
+    /// The director's host name.
+    pub host: String,
+    /// When the state was read, in seconds since the Unix epoch (UTC).
+    pub taken_at: u64,
+    /// The IPVS services and timeouts, as a desired-state file (the keys of docs/file-format.md).
+    pub ipvs: serde_json::Value,
+    /// lvsync's own firewall chains as they were read, rules in `iptables-save` form.
+    pub firewall: Vec<SnapshotChain>,
+    /// What lvsync had applied on that director: which services are its own.
+    pub inventory: SnapshotInventory,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotChain {
+    pub family: Family,
+    pub hook: Hook,
+    /// Whether the built-in chain jumps to it.
+    pub jump: bool,
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotInventory {
+    /// False: the director had no inventory (nothing applied yet, or lost).
+    pub found: bool,
+    /// Service id (`tcp/192.168.2.110:80`, `fwmark/42`) -> its name in the file, if any.
+    pub services: BTreeMap<String, Option<String>>,
+    /// The families in which lvsync made firewall chains; absent when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<BTreeSet<Family>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not a snapshot: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error(
+        "snapshot format_version `{0}` is not one this lvsync reads (it reads `{FORMAT_VERSION}`); export the snapshot again with this version of lvsync"
+    )]
+    Version(String),
+    #[error("the snapshot's `ipvs` is not a valid state: {0}")]
+    Ipvs(String),
+    #[error("the snapshot's inventory names a service `{id}` that is not a service id: {detail}")]
+    InventoryId { id: String, detail: String },
+    #[error(
+        "the snapshot was taken on host `{found}`, not `{expected}`; export one on `{expected}`, or drop `--node` to plan against it anyway"
+    )]
+    ForeignHost { found: String, expected: String },
+}
+
+impl Snapshot {
+    /// A snapshot of `state` (every domain, as observed) and `inventory`.
+    pub fn take(state: &State, inventory: &Inventory, host: String, at: SystemTime) -> Snapshot {
+        let firewall = state
+            .chains
+            .iter()
+            .map(|(id, c)| SnapshotChain { family: id.family, hook: id.hook, jump: c.jump, rules: c.rules.clone() })
+            .collect();
+        Snapshot {
+            format_version: FORMAT_VERSION.to_string(),
+            lvsync_version: env!("CARGO_PKG_VERSION").to_string(),
+            host,
+            taken_at: at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            ipvs: serde_json::to_value(model::to_raw(state)).unwrap_or_default(),
+            firewall,
+            inventory: SnapshotInventory {
+                found: inventory.found,
+                services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
+                firewall: inventory.firewall.clone(),
+            },
+        }
+    }
+
+    /// Parse a snapshot; one of another format version is refused before anything else is read.
+    pub fn parse(text: &str) -> Result<Snapshot, Error> {
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: serde_json::Value,
+        }
+        let v: Version = serde_json::from_str(text).map_err(Error::Json)?;
+        match v.format_version.as_str() {
+            Some(FORMAT_VERSION) => serde_json::from_str(text).map_err(Error::Json),
+            _ => Err(Error::Version(v.format_version.to_string().trim_matches('"').to_string())),
+        }
+    }
+
+    /// The observed state, named as the director names it (by its inventory), and the inventory.
+    pub fn observed(&self) -> Result<(State, Inventory), Error> {
+        let mut services = BTreeMap::new();
+        for (id, name) in &self.inventory.services {
+            let key = id.parse().map_err(|detail| Error::InventoryId { id: id.clone(), detail })?;
+            services.insert(key, name.clone());
+        }
+        let inventory = Inventory {
+            services,
+            found: self.inventory.found,
+            firewall: self.inventory.firewall.clone(),
+            ..Default::default()
+        };
+        let text = self.ipvs.to_string();
+        let config = model::load(&text).map_err(|d| Error::Ipvs(d.render("ipvs").trim_end().to_string()))?;
+        let mut state = config.state();
+        for (key, svc) in &mut state.services {
+            svc.name = inventory.services.get(key).cloned().flatten();
+        }
+        state.chains = self
+            .firewall
+            .iter()
+            .map(|c| {
+                (
+                    ChainId { family: c.family, hook: c.hook },
+                    Chain { rules: c.rules.clone(), jump: c.jump, ..Default::default() },
+                )
+            })
+            .collect();
+        Ok((state, inventory))
+    }
+
+    /// How old the snapshot is at `now` (zero if it claims to be from the future).
+    pub fn age(&self, now: SystemTime) -> Duration {
+        let taken = UNIX_EPOCH + Duration::from_secs(self.taken_at);
+        now.duration_since(taken).unwrap_or(Duration::ZERO)
+    }
+
+    /// A snapshot of another host than `expected` is an error: its plan would be another
+    /// director's. A stale one is only worth a warning (returned): its plan is still the plan
+    /// against the state it shows.
+    pub fn check(&self, now: SystemTime, max_age: Duration, expected: Option<&str>) -> Result<Option<String>, Error> {
+        if let Some(expected) = expected
+            && expected != self.host
+        {
+            return Err(Error::ForeignHost { found: self.host.clone(), expected: expected.to_string() });
+        }
+        let age = self.age(now);
+        Ok((age > max_age).then(|| {
+            format!(
+                "the snapshot of {} is stale: taken {} ago, more than the {} allowed (`--max-age`); the live state may have changed since",
+                self.host,
+                human(age),
+                human(max_age)
+            )
+        }))
+    }
+}
+
+/// `3h 5m`, `42s`.
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 86400, s / 3600 % 24, s / 60 % 60, s % 60) {
+        (0, 0, 0, s) => format!("{s}s"),
+        (0, 0, m, s) => format!("{m}m {s}s"),
+        (0, h, m, _) => format!("{h}h {m}m"),
+        (d, h, _, _) => format!("{d}d {h}h"),
+    }
+}
