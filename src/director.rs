@@ -270,6 +270,7 @@ impl Director {
 
         let mut settled = inventory.clone();
         settled.host = recorded.host.clone();
+        settled.sync = recorded.sync.clone();
         for change in &plan.changes {
             change.info().record(&mut settled, true);
         }
@@ -290,6 +291,7 @@ impl Director {
         if settled.services != recorded.services
             || settled.firewall != recorded.firewall
             || settled.host != recorded.host
+            || settled.sync != recorded.sync
             || !inventory.found
         {
             self.dir.save(&settled)?;

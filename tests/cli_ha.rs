@@ -45,3 +45,19 @@ fn validate_warns_about_ha_without_ipvs_sync() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("warning: `ha` without `ipvs.sync`"), "{stderr}");
 }
+
+#[test]
+fn a_real_server_is_no_node_of_ha_and_is_not_asked_to_be_one() {
+    // Read-only: a real server's plan reads this host's addresses and sysctls, changes nothing.
+    let f = write("seed-ha-rs.yaml", &seed());
+    let state = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-ha-rs-state");
+    let out = Command::new(LVSYNC)
+        .args(["--role", "real-server", "--address", "192.168.2.106", "plan", &f])
+        .args(["--node", "not-a-director", "--state-dir", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("ha.nodes"), "{stderr}");
+    assert!(stdout.contains("192.168.2.110/32 on lo"), "{stdout}");
+}

@@ -71,3 +71,17 @@ fn a_pair_needs_two_nodes() {
     ));
     assert!(error_at(&e, "ha.nodes").2.contains("at least 2"), "{e:?}");
 }
+
+#[test]
+fn with_ha_director_interface_is_refused_and_the_host_domain_holds_no_vip() {
+    let text = format!("version: 1\ndirector:\n  interface: eth0\n{SERVICES}ha:\n{PAIR}");
+    let e = errors(&text);
+    let (_, line, msg) = error_at(&e, "director.interface");
+    assert_eq!(*line, Some(3));
+    assert!(msg.contains("`eth0`") && msg.contains("keepalived holds them") && msg.contains("leave"), "{msg}");
+    // `director` without an interface goes with `ha`: forwarding is still the host's, no VIP is.
+    let c = load(&format!("version: 1\ndirector:\n  forwarding: true\n{SERVICES}ha:\n{PAIR}")).unwrap();
+    let host = lvsync::desired::host::director(&c);
+    assert!(host.addresses.is_empty(), "{host:?}");
+    assert!(!host.sysctls.is_empty(), "{host:?}");
+}

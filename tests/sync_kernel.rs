@@ -82,7 +82,7 @@ fn sync_daemons_against_the_kernel() {
         both_roles_start_a_second_apply_is_a_no_op_and_export_has_them();
         a_daemon_stopped_by_hand_is_started_again();
         changed_settings_restart_the_daemon_with_every_attribute();
-        a_role_left_out_is_stopped_and_managed_without_sync_leaves_daemons_alone();
+        a_role_left_out_is_stopped_and_without_sync_only_lvsyncs_daemons_stop();
         an_unknown_interface_is_a_sentence_and_changes_nothing();
         mixed_families_and_sync_exclude_each_other_with_clear_errors();
     });
@@ -147,19 +147,30 @@ fn changed_settings_restart_the_daemon_with_every_attribute() {
     cli.expect(0, &["plan", &f, "--detailed-exitcode"]);
 }
 
-fn a_role_left_out_is_stopped_and_managed_without_sync_leaves_daemons_alone() {
+fn a_role_left_out_is_stopped_and_without_sync_only_lvsyncs_daemons_stop() {
     let cli = Cli::new("roles");
-    let f = cli.file("sync.yaml", &with_sync("{interface: lvsv0, id: 52, roles: [master]}"));
+    // Another id than the daemons running (started with another state directory): the master
+    // restarts, and is then this state directory's own.
+    let f = cli.file("sync.yaml", &with_sync("{interface: lvsv0, id: 54, roles: [master]}"));
     let (plan, _) = cli.expect(2, &["plan", &f, "--detailed-exitcode"]);
     assert!(plan.contains("  - ipvs sync backup on lvsv0, id 52"), "{plan}");
+    assert!(plan.contains("  ~ ipvs sync master: on lvsv0, id 52"), "{plan}");
     cli.expect(0, &["apply", &f]);
     let d = daemons();
     assert!(d.contains("master sync daemon") && !d.contains("backup sync daemon"), "{d}");
+    // Without `ipvs.sync`, a managed file stops the daemon lvsync started (its inventory)...
     let plain = cli.file("plain.yaml", &format!("version: 1\n{SERVICE}"));
+    let (plan, _) = cli.expect(2, &["plan", &plain, "--detailed-exitcode"]);
+    assert!(plan.contains("  - ipvs sync master on lvsv0, id 54"), "{plan}");
+    cli.expect(0, &["apply", &plain]);
+    assert!(!daemons().contains("sync daemon"), "{}", daemons());
+    // ...and leaves alone one it did not start.
+    sh("ipvsadm --start-daemon backup --mcast-interface lvsv0 --syncid 53");
     cli.expect(0, &["plan", &plain, "--detailed-exitcode"]);
+    assert!(daemons().contains("backup sync daemon"), "{}", daemons());
     let exclusive = cli.file("exclusive.yaml", &format!("version: 1\nownership: exclusive\n{SERVICE}"));
     let (plan, _) = cli.expect(2, &["plan", &exclusive, "--detailed-exitcode"]);
-    assert!(plan.contains("  - ipvs sync master on lvsv0, id 52"), "{plan}");
+    assert!(plan.contains("  - ipvs sync backup on lvsv0, id 53"), "{plan}");
     cli.expect(0, &["apply", &exclusive]);
     assert!(!daemons().contains("sync daemon"), "{}", daemons());
 }

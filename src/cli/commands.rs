@@ -96,11 +96,13 @@ pub(super) fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// [`load`], then pick this director among `ha.nodes` (`--node` or the hostname): what
-/// plan and apply on this host use.
+/// [`load`], then, on a director, pick it among `ha.nodes` (`--node` or the hostname): what
+/// plan and apply on this host use. A real server (`--role real-server`) is no node.
 fn load_here(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
     let mut config = load(path, text)?;
-    config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
+    if g.role == crate::director::Role::Director {
+        config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
+    }
     Ok(config)
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::json::Object;
 use super::render::Paint;
 use super::{Action, Change, Domain, DomainChange, Input, Phase, Plan};
-use crate::state::{Ownership, SyncDaemon, SyncRole};
+use crate::state::{Inventory, Ownership, SyncDaemon, SyncRole};
 
 /// Start (`before` none), stop (`after` none) or restart a sync daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,14 +19,16 @@ pub struct SyncChange {
 }
 
 /// The file manages the daemons when it has `ipvs.sync`: then exactly its roles run, with its
-/// settings. Without it, `managed` leaves running daemons alone and `exclusive` stops them.
+/// settings. Without it, `managed` stops the daemons lvsync started (its inventory) and leaves
+/// the others alone, and `exclusive` stops them all.
 pub fn plan(input: &Input, p: &mut Plan) {
     let Some(have) = &input.observed.sync else { return };
-    let empty = Default::default();
     let want = match (&input.desired.sync, input.ownership) {
-        (Some(want), _) => want,
-        (None, Ownership::Exclusive) => &empty,
-        (None, Ownership::Managed) => return,
+        (Some(want), _) => want.clone(),
+        (None, Ownership::Exclusive) => Default::default(),
+        (None, Ownership::Managed) => {
+            have.iter().filter(|(r, _)| !input.inventory.sync.contains(r)).map(|(r, d)| (*r, d.clone())).collect()
+        }
     };
     for role in SyncRole::ALL {
         let (w, h) = (want.get(&role), have.get(&role));
@@ -85,6 +87,20 @@ impl DomainChange for SyncChange {
 
     fn detail(&self) -> String {
         self.after.as_ref().or(self.before.as_ref()).map(SyncDaemon::describe).unwrap_or_default()
+    }
+
+    /// A daemon lvsync starts (or restarts) is its own, recorded before it starts; one it stops
+    /// is forgotten once stopped.
+    fn record(&self, inventory: &mut Inventory, done: bool) {
+        match (&self.after, done) {
+            (Some(_), false) => {
+                inventory.sync.insert(self.role);
+            }
+            (None, true) => {
+                inventory.sync.remove(&self.role);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -158,15 +174,34 @@ mod tests {
     }
 
     #[test]
-    fn without_ipvs_sync_managed_leaves_daemons_alone_and_exclusive_stops_them() {
-        let have = with(&[(SyncRole::Master, 51)]);
+    fn without_ipvs_sync_managed_stops_only_its_own_daemons_and_exclusive_stops_them_all() {
+        let have = with(&[(SyncRole::Master, 51), (SyncRole::Backup, 51)]);
         let none = State { sync: None, ..State::default() };
         assert!(plan_of(&none, &have, Ownership::Managed).is_empty());
+        // lvsync started the master: only it stops.
+        let mine = Inventory { sync: [SyncRole::Master].into(), ..Inventory::default() };
+        let p = crate::plan::plan(&none, &have, Ownership::Managed, &mine);
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!((p.changes[0].action(), p.changes[0].id()), (Action::Delete, "master".to_string()));
+        let have = with(&[(SyncRole::Master, 51)]);
         let p = plan_of(&none, &have, Ownership::Exclusive);
         assert_eq!(p.changes.len(), 1);
         assert_eq!(p.changes[0].action(), Action::Delete);
         // Not observed (a scope of services): nothing is planned.
         let want = with(&[(SyncRole::Master, 51)]);
         assert!(plan_of(&want, &none, Ownership::Exclusive).is_empty());
+    }
+
+    #[test]
+    fn a_started_daemon_is_recorded_before_it_starts_and_a_stopped_one_forgotten_after() {
+        let start = SyncChange { role: SyncRole::Backup, before: None, after: Some(daemon(51)) };
+        let stop = SyncChange { role: SyncRole::Master, before: Some(daemon(51)), after: None };
+        let mut inv = Inventory { sync: [SyncRole::Master].into(), ..Inventory::default() };
+        start.record(&mut inv, false);
+        stop.record(&mut inv, false);
+        assert_eq!(inv.sync, [SyncRole::Master, SyncRole::Backup].into());
+        start.record(&mut inv, true);
+        stop.record(&mut inv, true);
+        assert_eq!(inv.sync, [SyncRole::Backup].into());
     }
 }
