@@ -129,7 +129,7 @@ pub fn run_inside(
     for line in said.lines().filter(|l| !l.trim().is_empty()) {
         eprintln!("  {line}");
     }
-    let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone(), kill: None };
+    let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone(), failover: None, kill: None };
     let killing = match kill {
         Some(k) => {
             let hits = k.hits(config)?;

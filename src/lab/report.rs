@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 use super::kill::{JsonKill, KillReport};
 
 /// The result of one lab run.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LabReport {
     pub services: Vec<ServiceResult>,
     /// What the lab did not build or send, and why.
     pub notes: Vec<String>,
+    /// With `--failover`: how the pair of directors took it.
+    #[serde(default)]
+    pub failover: Option<super::failover::Failover>,
     /// With `--kill`: the stop, its detection, and the requests around it.
     #[serde(default)]
     pub kill: Option<KillReport>,
@@ -36,6 +39,7 @@ pub struct ServiceResult {
 struct JsonReport<'a> {
     services: Vec<JsonService<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    failover: Option<&'a super::failover::Failover>,
     kill: Option<JsonKill<'a>>,
 }
 
@@ -54,9 +58,14 @@ impl LabReport {
         self.services.iter().all(|s| s.failed == 0)
     }
 
-    /// The command's exit status: 0 when every request was answered, 1 otherwise.
+    /// The command's exit status: 0 when every request was answered (with `--failover`: when
+    /// the VIP moved and the connection opened before survived), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.all_answered() { 0 } else { 1 }
+        let ok = match &self.failover {
+            Some(f) => f.passed(),
+            None => self.all_answered(),
+        };
+        if ok { 0 } else { 1 }
     }
 
     /// `{"services": [{"name": "web", "requests": 32, "failed": 0, "by_real": {...}}]}`, as SPEC.
@@ -67,6 +76,7 @@ impl LabReport {
                 .iter()
                 .map(|s| JsonService { name: &s.name, requests: s.requests, failed: s.failed, by_real: &s.by_real })
                 .collect(),
+            failover: self.failover.as_ref(),
             kill: self.kill.as_ref().map(KillReport::json),
         };
         let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
@@ -101,6 +111,14 @@ impl LabReport {
         }
         if self.services.is_empty() {
             out.push_str("no service to send requests to\n");
+        }
+        if let Some(f) = &self.failover {
+            let moved = f.seconds.map_or("the VIP did not move".to_string(), |s| format!("the VIP moved in {s:.1} s"));
+            let _ = writeln!(
+                out,
+                "failover: {moved}; {} failed requests; {} of {} connections kept",
+                f.failed_requests, f.connections_kept, f.connections_opened
+            );
         }
         if let Some(k) = &self.kill {
             out.push('\n');
@@ -142,6 +160,7 @@ mod tests {
                 },
             ],
             notes: vec!["service marked: a firewall-mark service has no VIP".into()],
+            failover: None,
             kill: None,
         }
     }
