@@ -40,6 +40,7 @@ struct JsonReport<'a> {
     services: Vec<JsonService<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failover: Option<&'a super::failover::Failover>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     kill: Option<JsonKill<'a>>,
 }
 
