@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use crate::state::Inventory;
-use crate::state::{Family, Owned};
+use crate::state::{Family, Owned, SyncRole};
 use secure::Dir;
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +25,9 @@ struct OnDisk {
     /// Host addresses, devices and sysctls lvsync changed; absent in inventories from before.
     #[serde(default, skip_serializing_if = "Owned::is_empty")]
     host: Owned,
+    /// The sync daemons lvsync started; absent in inventories from before.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    sync: BTreeSet<SyncRole>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +162,7 @@ impl StateDir {
                 Err(detail) => return Ok(Parsed::Damaged(detail)),
             };
         }
-        Ok(Parsed::Good(Inventory { services, found: true, firewall: disk.firewall, host: disk.host }))
+        Ok(Parsed::Good(Inventory { services, found: true, firewall: disk.firewall, host: disk.host, sync: disk.sync }))
     }
 
     /// The inventory. A damaged one does not stop lvsync: it goes on from the last good copy,
@@ -220,6 +223,7 @@ impl StateDir {
             services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
             firewall: inventory.firewall.clone(),
             host: inventory.host.clone(),
+            sync: inventory.sync.clone(),
         };
         let mut text = serde_json::to_string_pretty(&disk)
             .map_err(|e| Error::Write { path: path.clone(), source: io::Error::other(e) })?;

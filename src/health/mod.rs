@@ -13,6 +13,7 @@
 //!    reason `plan` prints. [`drain::Drains`] does the same for real servers leaving the file.
 
 pub mod drain;
+pub mod limits;
 pub mod pool;
 pub mod probe;
 pub mod runner;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Family, Owned, ServiceKey};
+use super::{Family, Owned, ServiceKey, SyncRole};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,4 +16,7 @@ pub struct Inventory {
     pub firewall: Option<BTreeSet<Family>>,
     /// Every host address, device and sysctl lvsync changed (a sysctl with its value before).
     pub host: Owned,
+    /// The IPVS sync daemons lvsync started: without `ipvs.sync`, a `managed` file stops these
+    /// and leaves the others alone.
+    pub sync: BTreeSet<SyncRole>,
 }

@@ -64,10 +64,15 @@ impl Reconciler for Director {
             Scope::All => config,
             Scope::Services(keys) => {
                 narrowed = Config {
+                    ownership: config.ownership,
+                    timeouts: config.timeouts,
                     services: config.services.iter().filter(|s| keys.contains(&s.key)).cloned().collect(),
                     firewall: config.firewall.clone(),
+                    sync: config.sync.clone(),
+                    ha: config.ha.clone(),
+                    node: config.node.clone(),
                     director: config.director.clone(),
-                    ..*config
+                    ipvs_sysctls: config.ipvs_sysctls,
                 };
                 &narrowed
             }
