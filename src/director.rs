@@ -179,6 +179,17 @@ impl Director {
         Ok(self.dir.load()?)
     }
 
+    /// Keep exactly these drains in the inventory (a one-shot `apply`, before it changes the
+    /// kernel): the next `apply` or `watch` finishes them.
+    pub fn record_drains(&self, drains: &BTreeMap<crate::state::RealOf, crate::state::DrainRecord>) -> Result<(), Error> {
+        let mut inventory = self.dir.load()?;
+        if inventory.drains != *drains {
+            inventory.drains = drains.clone();
+            self.dir.save(&inventory)?;
+        }
+        Ok(())
+    }
+
     /// The live IPVS table alone (for `export`): no other domain is read.
     pub fn observe_ipvs(&mut self) -> Result<State, Error> {
         let inventory = self.dir.load()?;

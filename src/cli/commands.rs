@@ -9,11 +9,10 @@ use super::color_for;
 use super::output::{Done, Out};
 use super::planfile::{self, PlanFile};
 use super::resolve::Resolved;
-use crate::desired::{for_role, render_diff};
+use crate::desired::render_diff;
 use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
-use crate::state::Overlays;
 
 pub fn run(r: Resolved) -> anyhow::Result<i32> {
     let g = &r.director;
@@ -104,6 +103,9 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
         };
         match model::load(&text) {
             Ok(config) => {
+                for warning in crate::health::advice::warnings(&config) {
+                    eprintln!("{}: warning: {warning}", path.display());
+                }
                 if !quiet {
                     let reals: usize = config.services.iter().map(|s| s.service.reals.len()).sum();
                     out.line(&format!(
@@ -149,13 +151,14 @@ fn plan(
     let config = load(file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
-    let (want, notes) = wanted(&director, &config)?;
-    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
-    planned.plan.notes.extend(notes);
+    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    let want = &wanted.desired;
+    let mut planned = director.plan(target(&config, want), &Scope::All)?;
+    wanted.annotate(&mut planned.plan);
     let mut stdout = Out::new();
     print_plan(&mut stdout, &planned.plan, format);
     if diff {
-        stdout.text(&render_diff(&planned.observed, &want, &planned.plan));
+        stdout.text(&render_diff(&planned.observed, want, &planned.plan));
     }
     if let Some(out) = out {
         planfile::write(
@@ -184,11 +187,17 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
     let mut director = Director::open(g)?;
-    let (want, notes) = wanted(&director, &config)?;
-    warn_notes(&notes);
-    let applied = director
-        .apply(target(&config, &want), &Scope::All)
+    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    warn_notes(&wanted.notes);
+    if let Some(records) = &wanted.records {
+        // Written ahead: a drain this apply starts is known before its weight 0 is set.
+        director.record_drains(records)?;
+    }
+    let mut applied = director
+        .apply(target(&config, &wanted.desired), &Scope::All)
         .with_context(|| format!("applying {} did not complete", file.display()))?;
+    applied.plan.reasons.extend(wanted.reasons);
+    applied.plan.draining.extend(wanted.draining);
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -196,11 +205,19 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     let saved = planfile::read(path)?;
     let config = load(&saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
-    let (want, notes) = wanted(&director, &config)?;
-    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
-    planned.plan.notes.extend(notes);
+    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    let want = &wanted.desired;
+    let mut planned = director.plan(target(&config, want), &Scope::All)?;
+    wanted.annotate(&mut planned.plan);
+    // Drains under way count down and their connections come and go: not a change of plan.
+    let without_draining = |mut v: serde_json::Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("draining");
+        }
+        v
+    };
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
-        || plan::render_json(&planned.plan) != saved.plan
+        || without_draining(plan::render_json(&planned.plan)) != without_draining(saved.plan.clone())
     {
         bail!(
             "the live state changed since the plan in {} was made; nothing was changed. Run `lvsync plan {} --out {}` again and review it",
@@ -209,17 +226,13 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
             path.display()
         );
     }
+    if let Some(records) = &wanted.records {
+        director.record_drains(records)?;
+    }
     let applied = director
-        .execute(target(&config, &want), &Scope::All, planned.plan)
+        .execute(target(&config, want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
-}
-
-/// The desired state of this host's role, and the notes its plan carries (NAT routes on a real
-/// server, what lvsync cannot set up there).
-fn wanted(director: &Director, config: &Config) -> anyhow::Result<(crate::state::State, Vec<String>)> {
-    let facts = director.real_server_facts()?;
-    Ok(for_role(config, &Overlays::default(), facts.as_ref()))
 }
 
 fn warn_notes(notes: &[String]) {

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Family, Owned, ServiceKey};
+use std::time::SystemTime;
+
+use super::{Family, Owned, RealOf, ServiceKey};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -16,4 +18,15 @@ pub struct Inventory {
     pub firewall: Option<BTreeSet<Family>>,
     /// Every host address, device and sysctl lvsync changed (a sysctl with its value before).
     pub host: Owned,
+    /// Real servers that left the file and are kept at weight 0 until their connections end or
+    /// their deadline passes (a one-shot `apply` leaves them so; the next `apply` or `watch`
+    /// deletes them when due).
+    pub drains: BTreeMap<RealOf, DrainRecord>,
+}
+
+/// When a drain started, and when it ends at the latest (start + `drain_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainRecord {
+    pub started: SystemTime,
+    pub deadline: SystemTime,
 }
