@@ -181,7 +181,10 @@ impl Director {
 
     /// Keep exactly these drains in the inventory (a one-shot `apply`, before it changes the
     /// kernel): the next `apply` or `watch` finishes them.
-    pub fn record_drains(&self, drains: &BTreeMap<crate::state::RealOf, crate::state::DrainRecord>) -> Result<(), Error> {
+    pub fn record_drains(
+        &self,
+        drains: &BTreeMap<crate::state::RealOf, crate::state::DrainRecord>,
+    ) -> Result<(), Error> {
         let mut inventory = self.dir.load()?;
         if inventory.drains != *drains {
             inventory.drains = drains.clone();

@@ -67,7 +67,10 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
     let leaving = oneshot::leaving(&without_drains, &observed, config.ownership, &inventory, &config.state());
     let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };
     if conns.is_none() {
-        notes.push("the active connections of real servers that left the file cannot be read: they drain until their deadline".into());
+        notes.push(
+            "the active connections of real servers that left the file cannot be read: they drain until their deadline"
+                .into(),
+        );
     }
     let carry = oneshot::carry(config, &leaving, &observed, &inventory.drains, conns.as_ref(), now);
     overlays.drains = carry.overlays.drains;

@@ -41,9 +41,13 @@ pub fn leaving(
             Change::Ipvs(IpvsChange::DeleteReal { service, key, before }) => {
                 out.push(Leaving { at: (service, key), real: before, with_service: false })
             }
-            Change::Ipvs(IpvsChange::DeleteService { key, before, .. }) => out.extend(
-                before.reals.iter().map(|(rk, real)| Leaving { at: (key, *rk), real: *real, with_service: true }),
-            ),
+            Change::Ipvs(IpvsChange::DeleteService { key, before, .. }) => {
+                out.extend(before.reals.iter().map(|(rk, real)| Leaving {
+                    at: (key, *rk),
+                    real: *real,
+                    with_service: true,
+                }))
+            }
             _ => {}
         }
     }

@@ -117,9 +117,9 @@ pub fn render_json(plan: &Plan) -> serde_json::Value {
 fn real_of(c: &super::Change) -> Option<(crate::state::ServiceKey, crate::state::RealKey)> {
     use super::IpvsChange::{CreateReal, DeleteReal, UpdateReal};
     match c {
-        super::Change::Ipvs(CreateReal { service, key, .. } | UpdateReal { service, key, .. } | DeleteReal { service, key, .. }) => {
-            Some((*service, *key))
-        }
+        super::Change::Ipvs(
+            CreateReal { service, key, .. } | UpdateReal { service, key, .. } | DeleteReal { service, key, .. },
+        ) => Some((*service, *key)),
         _ => None,
     }
 }

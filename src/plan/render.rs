@@ -59,7 +59,10 @@ pub fn render_text(plan: &Plan, opts: RenderOptions) -> String {
         if !plan.changes.is_empty() || !plan.unmanaged.is_empty() {
             out.push('\n');
         }
-        let _ = writeln!(out, "Draining (weight 0; deleted once idle or at their deadline, by the next `apply` or `watch`):");
+        let _ = writeln!(
+            out,
+            "Draining (weight 0; deleted once idle or at their deadline, by the next `apply` or `watch`):"
+        );
         for d in &plan.draining {
             let _ = writeln!(out, "  {} {}", paint.sign(super::Action::Update), draining_line(plan, d));
         }
