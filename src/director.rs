@@ -51,7 +51,7 @@ pub enum Error {
         source: backend::Error,
     },
     #[error("the kernel does not match the file after applying; {} difference(s) remain: {}", .0.changes.len(), remaining(.0))]
-    NotConverged(Plan),
+    NotConverged(Box<Plan>),
 }
 
 fn remaining(p: &Plan) -> String {
@@ -311,7 +311,7 @@ impl Director {
             let observed = self.observe_named(&verify, &settled)?;
             let left = plan::plan(&verify.restrict(desired), &verify.restrict(&observed), target.ownership, &settled);
             if !left.is_empty() {
-                return Err(Error::NotConverged(left));
+                return Err(Error::NotConverged(Box::new(left)));
             }
             tracing::debug!(ms = start.elapsed().as_millis() as u64, "read back: the kernel matches the plan");
         }
