@@ -190,6 +190,14 @@ fn apply_drains_a_busy_real_server_across_runs_and_plan_honours_a_stored_down_ve
             let inventory = fs::read_to_string(dir.join("state/inventory.json")).unwrap();
             assert!(inventory.contains("\"drains\"") && inventory.contains("10.2.1.2:80"), "{inventory}");
 
+            // `status` shows it too (no watch has run: the inventory's drains).
+            let status = Command::new(LVSYNC).arg("--state-dir").arg(&lv.state).arg("status").output().unwrap();
+            let text = String::from_utf8_lossy(&status.stdout);
+            assert!(
+                text.lines().any(|l| l.contains("10.2.1.2:80 of tcp/192.168.2.110:80  kernel 0  draining, ")),
+                "{text}"
+            );
+
             // `plan` shows the drain and its time left; it is not drift.
             let plan = lv.ok(&["plan", "--detailed-exitcode"], path, 0);
             let line = plan.lines().find(|l| l.contains("draining, weight 0")).unwrap_or_else(|| panic!("{plan}"));
