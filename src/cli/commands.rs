@@ -151,10 +151,8 @@ fn plan(
     let config = load(file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
-    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
     let want = &wanted.desired;
-    let mut planned = director.plan(target(&config, want), &Scope::All)?;
-    wanted.annotate(&mut planned.plan);
     let mut stdout = Out::new();
     print_plan(&mut stdout, &planned.plan, format);
     if diff {
@@ -187,17 +185,17 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load(file, &text)?;
     let mut director = Director::open(g)?;
-    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    let (wanted, mut planned) = super::oneshot::wanted(&mut director, g, &config)?;
     warn_notes(&wanted.notes);
+    // The notes were logged; the report shows only the planner's own, as before.
+    planned.plan.notes.retain(|n| !wanted.notes.contains(n));
     if let Some(records) = &wanted.records {
         // Written ahead: a drain this apply starts is known before its weight 0 is set.
         director.record_drains(records)?;
     }
-    let mut applied = director
-        .apply(target(&config, &wanted.desired), &Scope::All)
+    let applied = director
+        .execute(target(&config, &wanted.desired), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", file.display()))?;
-    applied.plan.reasons.extend(wanted.reasons);
-    applied.plan.draining.extend(wanted.draining);
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
 
@@ -205,10 +203,8 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     let saved = planfile::read(path)?;
     let config = load(&saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
-    let wanted = super::oneshot::wanted(&mut director, g, &config)?;
+    let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
     let want = &wanted.desired;
-    let mut planned = director.plan(target(&config, want), &Scope::All)?;
-    wanted.annotate(&mut planned.plan);
     // Drains under way count down and their connections come and go: not a change of plan.
     let without_draining = |mut v: serde_json::Value| {
         if let Some(o) = v.as_object_mut() {

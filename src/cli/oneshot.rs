@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::desired::{desired, for_role};
-use crate::director::{Director, Options};
+use crate::director::{Director, Options, Planned, Scope, Target};
 use crate::health::{advice, oneshot, pool};
 use crate::model::Config;
-use crate::plan::{Draining, Plan};
+use crate::plan::{self, Draining, Plan};
 use crate::state::{DrainRecord, Overlays, RealOf, State};
 use crate::watch::{status, stored};
 
@@ -31,13 +31,15 @@ impl Wanted {
     }
 }
 
-/// The desired state of this host's role, with the stored verdicts and the drains laid over it.
-pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> anyhow::Result<Wanted> {
+/// The desired state of this host's role, with the stored verdicts and the drains laid over it,
+/// and its plan (annotated): the kernel is read once.
+pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> anyhow::Result<(Wanted, Planned)> {
     let facts = director.real_server_facts()?;
     if facts.is_some() {
         let (desired, notes) = for_role(config, &Overlays::default(), facts.as_ref());
+        let planned = director.plan(Target { desired: &desired, ownership: config.ownership }, &Scope::All)?;
         let (reasons, draining) = (BTreeMap::new(), Vec::new());
-        return Ok(Wanted { desired, notes, reasons, draining, records: None });
+        return Ok((Wanted { desired, notes, reasons, draining, records: None }, planned));
     }
     let now = SystemTime::now();
     let mut notes = advice::warnings(config);
@@ -62,9 +64,9 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
     reasons.extend(overlays.added.iter().map(|(k, a)| (*k, a.reason.clone())));
 
     let inventory = director.inventory()?;
-    let observed = director.observe_ipvs()?;
-    let without_drains = desired(config, &overlays);
-    let leaving = oneshot::leaving(&without_drains, &observed, config.ownership, &inventory, &config.state());
+    let mut want = desired(config, &overlays);
+    let mut planned = director.plan(Target { desired: &want, ownership: config.ownership }, &Scope::All)?;
+    let leaving = oneshot::leaving_in(&planned.plan.changes, &config.state());
     let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };
     if conns.is_none() {
         notes.push(
@@ -72,17 +74,18 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
                 .into(),
         );
     }
-    let carry = oneshot::carry(config, &leaving, &observed, &inventory.drains, conns.as_ref(), now);
-    overlays.drains = carry.overlays.drains;
-    overlays.kept = carry.overlays.kept;
+    let carry = oneshot::carry(config, &leaving, &planned.observed, &inventory.drains, conns.as_ref(), now);
+    if !carry.overlays.is_empty() {
+        overlays.drains = carry.overlays.drains;
+        overlays.kept = carry.overlays.kept;
+        want = desired(config, &overlays);
+        // The same observation, planned again with the drains: a pure step.
+        planned.plan = plan::plan(&want, &planned.observed, config.ownership, &inventory);
+    }
     reasons.extend(carry.reasons);
-    Ok(Wanted {
-        desired: desired(config, &overlays),
-        notes,
-        reasons,
-        draining: carry.draining,
-        records: Some(carry.records),
-    })
+    let wanted = Wanted { desired: want, notes, reasons, draining: carry.draining, records: Some(carry.records) };
+    wanted.annotate(&mut planned.plan);
+    Ok((wanted, planned))
 }
 
 /// Active connections from the kernel, on a netlink socket of their own; `None` (logged) when

@@ -34,16 +34,21 @@ pub fn leaving(
     inventory: &Inventory,
     file: &State,
 ) -> Vec<Leaving> {
+    leaving_in(&plan::plan(desired, observed, ownership, inventory).changes, file)
+}
+
+/// The same, from a plan's changes already made.
+pub fn leaving_in(changes: &[Change], file: &State) -> Vec<Leaving> {
     let listed = |at: &RealOf| file.services.get(&at.0).is_some_and(|s| s.reals.contains_key(&at.1));
     let mut out = Vec::new();
-    for change in plan::plan(desired, observed, ownership, inventory).changes {
+    for change in changes {
         match change {
             Change::Ipvs(IpvsChange::DeleteReal { service, key, before }) => {
-                out.push(Leaving { at: (service, key), real: before, with_service: false })
+                out.push(Leaving { at: (*service, *key), real: *before, with_service: false })
             }
             Change::Ipvs(IpvsChange::DeleteService { key, before, .. }) => {
                 out.extend(before.reals.iter().map(|(rk, real)| Leaving {
-                    at: (key, *rk),
+                    at: (*key, *rk),
                     real: *real,
                     with_service: true,
                 }))
