@@ -256,3 +256,44 @@ fn quiesce_with_persistence_and_without_expire_quiescent_template_is_warned_abou
     );
     assert!(advice::warnings(&model::load(&text).unwrap()).is_empty(), "the sysctl is set");
 }
+
+#[test]
+fn in_watch_a_service_that_leaves_is_kept_while_its_busy_real_server_drains() {
+    use lvsync::watch::drain::{CHECK_EVERY, Draining};
+    use std::sync::{Arc, Mutex};
+    let conns: Arc<Mutex<BTreeMap<RealOf, u32>>> = Arc::default();
+    let c = conns.clone();
+    let mut d = Draining::new(Box::new(move |_| Ok(c.lock().unwrap().clone())));
+    let busy = (extra(), rk("10.0.0.9", 8080));
+    conns.lock().unwrap().insert(busy, 2);
+    let (before, after) = (config(&["10.0.0.1"], true, ""), config(&["10.0.0.1"], false, ""));
+    d.leaving(&before, &after, at(0));
+    let mut overlays = Overlays::default();
+    d.overlay(&mut overlays);
+    let want = desired(&after, &overlays);
+    assert_eq!(want.services[&extra()].reals[&busy.1].weight, 0, "kept, at weight 0");
+
+    // Another edit that leaves it out still keeps it; idle, it ends.
+    d.leaving(&after, &after, at(1));
+    assert!(!d.is_empty());
+    conns.lock().unwrap().insert(busy, 0);
+    let start = std::time::Instant::now();
+    assert!(d.check(start + CHECK_EVERY, at(2)));
+    let mut overlays = Overlays::default();
+    d.overlay(&mut overlays);
+    assert!(overlays.kept.is_empty() && !desired(&after, &overlays).services.contains_key(&extra()));
+
+    // Seeded from a one-shot carry (watch's start): the same drain, with its recorded deadline.
+    let (observed, mut inventory) = applied(&before);
+    inventory.drains.insert(busy, DrainRecord { started: at(0), deadline: at(60) });
+    let mut observed = observed;
+    observed.services.get_mut(&extra()).unwrap().reals.get_mut(&busy.1).unwrap().weight = 0;
+    let seed = carry(&after, &observed, &inventory, &[(busy, 1)], at(30));
+    let mut d = Draining::new(Box::new(|_| Ok(BTreeMap::from([((extra(), rk("10.0.0.9", 8080)), 1)]))));
+    d.seed(seed);
+    let mut overlays = Overlays::default();
+    d.overlay(&mut overlays);
+    assert_eq!(overlays.drains[&busy].until, at(60));
+    assert!(overlays.kept.contains_key(&extra()));
+    assert!(d.check(std::time::Instant::now() + CHECK_EVERY, at(60)), "its recorded deadline ends it");
+}
