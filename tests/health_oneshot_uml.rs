@@ -178,10 +178,7 @@ fn apply_drains_a_busy_real_server_across_runs_and_plan_honours_a_stored_down_ve
                 plan.contains("~ real server 10.2.1.2:80 of web: weight 1 -> 0 (left the file: draining, 1 active connection; deleted when idle or after drain_timeout 60 s)"),
                 "{plan}"
             );
-            assert!(
-                plan.contains("- real server 10.2.3.2:80 of web (left the file with no active connections)"),
-                "{plan}"
-            );
+            assert!(plan.lines().any(|l| l == "  - real server 10.2.3.2:80 of web"), "{plan}");
             let out = lv.ok(&["apply"], path, 0);
             eprintln!("{out}");
             assert_eq!(weight(80, "10.2.1.2:80"), Some(0), "the busy one drains");

@@ -37,9 +37,11 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
     let facts = director.real_server_facts()?;
     if facts.is_some() {
         let (desired, notes) = for_role(config, &Overlays::default(), facts.as_ref());
-        let planned = director.plan(Target { desired: &desired, ownership: config.ownership }, &Scope::All)?;
+        let mut planned = director.plan(Target { desired: &desired, ownership: config.ownership }, &Scope::All)?;
         let (reasons, draining) = (BTreeMap::new(), Vec::new());
-        return Ok((Wanted { desired, notes, reasons, draining, records: None }, planned));
+        let wanted = Wanted { desired, notes, reasons, draining, records: None };
+        wanted.annotate(&mut planned.plan);
+        return Ok((wanted, planned));
     }
     let now = SystemTime::now();
     let mut notes = advice::warnings(config);

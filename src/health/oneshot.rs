@@ -104,14 +104,12 @@ pub fn carry(
         };
         let active = conns.map(|c| c.get(&l.at).copied().unwrap_or(0));
         match drain.step(now, active.unwrap_or(1)) {
-            Step::Delete { reason } => {
-                let reason = match (recorded, active) {
-                    (None, Some(0)) => "left the file with no active connections".to_string(),
-                    (None, _) if timeout.is_zero() => "left the file; drain_timeout 0".to_string(),
-                    _ => reason,
-                };
+            // A real server that goes at once needs no reason: the file says so (and a plan
+            // against a snapshot, which knows no connections, prints the same line).
+            Step::Delete { reason } if recorded.is_some() => {
                 out.reasons.insert(l.at, reason);
             }
+            Step::Delete { .. } => {}
             Step::Hold { left, .. } => {
                 let count = match active {
                     Some(1) => "1 active connection".to_string(),
