@@ -19,6 +19,10 @@ pub struct Options {
     pub iptables: String,
     /// How long to wait for another lvsync's lock.
     pub lock_wait: Duration,
+    /// keepalived's configuration and pid files (used when the file has `ha`).
+    pub keepalived: crate::keepalived::Options,
+    /// This director's name among `ha.nodes`: `--node`, else the hostname.
+    pub node: String,
     /// Which side of the file this host is.
     pub role: Role,
 }
@@ -193,10 +197,11 @@ impl Director {
         Ok(())
     }
 
-    /// The live IPVS table alone (for `export`): no other domain is read.
+    /// The live IPVS table and sync daemons alone (for `export`): no other domain is read.
     pub fn observe_ipvs(&mut self) -> Result<State, Error> {
         let inventory = self.dir.load()?;
         let mut state = self.system.observe_domain(Domain::Ipvs)?;
+        state.sync = self.system.observe_domain(Domain::IpvsSync)?.sync;
         name_services(&mut state, &inventory);
         Ok(state)
     }
@@ -279,6 +284,7 @@ impl Director {
 
         let mut settled = inventory.clone();
         settled.host = recorded.host.clone();
+        settled.sync = recorded.sync.clone();
         for change in &plan.changes {
             change.info().record(&mut settled, true);
         }
@@ -299,6 +305,7 @@ impl Director {
         if settled.services != recorded.services
             || settled.firewall != recorded.firewall
             || settled.host != recorded.host
+            || settled.sync != recorded.sync
             || !inventory.found
         {
             self.dir.save(&settled)?;
@@ -350,6 +357,10 @@ pub fn connect(opts: &Options) -> Result<System, Error> {
     }
     let ipvs = crate::ipvs::IpvsBackend::connect().map_err(backend::Error::from)?;
     let firewall = crate::firewall::Firewall::new(&opts.iptables);
+    let sync = crate::ipvs::SyncBackend::connect().map_err(backend::Error::from)?;
+    let keepalived = crate::keepalived::KeepalivedBackend::new(opts.keepalived.clone());
     let host = crate::host::HostBackend::new();
-    Ok(System { backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(host)] })
+    Ok(System {
+        backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(host), Box::new(sync), Box::new(keepalived)],
+    })
 }

@@ -40,6 +40,8 @@ fn install_hint(program: &str) -> &'static str {
         "install the Debian package `iptables` or pass `--iptables` a command that exists"
     } else if name == "ip" {
         "install the Debian package `iproute2`"
+    } else if name == "keepalived" {
+        "install the Debian package `keepalived`"
     } else if name == "sysctl" {
         "install the Debian package `procps`"
     } else {

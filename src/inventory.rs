@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 pub use crate::state::Inventory;
-use crate::state::{DrainRecord, Family, Owned, RealOf};
+use crate::state::{DrainRecord, Family, Owned, RealOf, SyncRole};
 use secure::Dir;
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +25,9 @@ struct OnDisk {
     /// Host addresses, devices and sysctls lvsync changed; absent in inventories from before.
     #[serde(default, skip_serializing_if = "Owned::is_empty")]
     host: Owned,
+    /// The sync daemons lvsync started; absent in inventories from before.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    sync: BTreeSet<SyncRole>,
     /// Real servers draining after a one-shot `apply`; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     drains: Vec<DrainOnDisk>,
@@ -193,7 +196,14 @@ impl StateDir {
             Ok(drains) => drains,
             Err(detail) => return Ok(Parsed::Damaged(detail)),
         };
-        Ok(Parsed::Good(Inventory { services, found: true, firewall: disk.firewall, host: disk.host, drains }))
+        Ok(Parsed::Good(Inventory {
+            services,
+            found: true,
+            firewall: disk.firewall,
+            host: disk.host,
+            sync: disk.sync,
+            drains,
+        }))
     }
 
     /// The inventory. A damaged one does not stop lvsync: it goes on from the last good copy,
@@ -254,6 +264,7 @@ impl StateDir {
             services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
             firewall: inventory.firewall.clone(),
             host: inventory.host.clone(),
+            sync: inventory.sync.clone(),
             drains: inventory
                 .drains
                 .iter()

@@ -17,6 +17,7 @@ pub mod host;
 pub mod import;
 pub mod inventory;
 pub mod ipvs;
+pub mod keepalived;
 pub mod lab;
 pub mod model;
 pub mod plan;

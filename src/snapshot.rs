@@ -4,12 +4,13 @@
 //! No I/O: the caller reads and writes the text.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use crate::model;
-use crate::state::{Chain, ChainId, Family, Hook, Inventory, State};
+use crate::state::{Chain, ChainId, Family, Hook, Inventory, State, SyncDaemon, SyncRole};
 
 /// The snapshot format this lvsync writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -29,8 +30,28 @@ pub struct Snapshot {
     pub ipvs: serde_json::Value,
     /// lvsync's own firewall chains as they were read, rules in `iptables-save` form.
     pub firewall: Vec<SnapshotChain>,
+    /// The IPVS sync daemons running, each with every setting the kernel reported; absent in
+    /// snapshots from before (then a plan against it leaves the daemons out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipvs_sync: Option<Vec<SnapshotSyncDaemon>>,
     /// What lvsync had applied on that director: which services are its own.
     pub inventory: SnapshotInventory,
+}
+
+/// One running sync daemon, as `GET_DAEMON` reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSyncDaemon {
+    pub role: SyncRole,
+    pub interface: String,
+    pub id: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u16>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +72,9 @@ pub struct SnapshotInventory {
     /// The families in which lvsync made firewall chains; absent when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<BTreeSet<Family>>,
+    /// The sync daemons lvsync started (`master`, `backup`); absent when none.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub sync: BTreeSet<SyncRole>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,10 +110,25 @@ impl Snapshot {
             taken_at: at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
             ipvs: serde_json::to_value(model::to_raw(state)).unwrap_or_default(),
             firewall,
+            ipvs_sync: state.sync.as_ref().map(|daemons| {
+                daemons
+                    .iter()
+                    .map(|(role, d)| SnapshotSyncDaemon {
+                        role: *role,
+                        interface: d.interface.clone(),
+                        id: d.id,
+                        group: d.group,
+                        port: d.port,
+                        ttl: d.ttl,
+                        maxlen: d.maxlen,
+                    })
+                    .collect()
+            }),
             inventory: SnapshotInventory {
                 found: inventory.found,
                 services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
                 firewall: inventory.firewall.clone(),
+                sync: inventory.sync.clone(),
             },
         }
     }
@@ -118,6 +157,7 @@ impl Snapshot {
             services,
             found: self.inventory.found,
             firewall: self.inventory.firewall.clone(),
+            sync: self.inventory.sync.clone(),
             ..Default::default()
         };
         let text = self.ipvs.to_string();
@@ -136,6 +176,23 @@ impl Snapshot {
                 )
             })
             .collect();
+        // The daemons exactly as read (`ipvs` has them as a file would, kernel defaults left out).
+        state.sync = self.ipvs_sync.as_ref().map(|daemons| {
+            daemons
+                .iter()
+                .map(|d| {
+                    let daemon = SyncDaemon {
+                        interface: d.interface.clone(),
+                        id: d.id,
+                        group: d.group,
+                        port: d.port,
+                        ttl: d.ttl,
+                        maxlen: d.maxlen,
+                    };
+                    (d.role, daemon)
+                })
+                .collect()
+        });
         Ok((state, inventory))
     }
 

@@ -210,7 +210,7 @@ fn state() -> impl Strategy<Value = State> {
         services: services.into_iter().collect(),
         timeouts: Timeouts { tcp, tcp_fin, udp },
         chains: BTreeMap::new(),
-        host: Default::default(),
+        ..Default::default()
     })
 }
 

@@ -35,6 +35,15 @@ pub struct Global {
     /// iptables variant to drive: auto (the one this system uses: the one holding lvsync's chains or more rules; legacy when nf_tables is unusable), iptables, iptables-legacy or iptables-nft (CMD-save, CMD-restore and ip6tables twins are derived)
     #[arg(long, global = true, value_name = "CMD", default_value = "auto")]
     pub iptables: String,
+    /// This director's name among the file's `ha.nodes` (default: the hostname); with `plan --observed`, also refuse a snapshot taken on another host than NAME
+    #[arg(long, global = true, value_name = "NAME")]
+    pub node: Option<String>,
+    /// keepalived's configuration file, which lvsync writes when the file has `ha`
+    #[arg(long, global = true, value_name = "PATH", default_value = "/etc/keepalived/keepalived.conf")]
+    pub keepalived_conf: PathBuf,
+    /// keepalived's pid file: lvsync sends that process SIGHUP after a new configuration
+    #[arg(long, global = true, value_name = "PATH", default_value = "/run/keepalived.pid")]
+    pub keepalived_pid: PathBuf,
     /// Log format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -127,9 +136,6 @@ pub enum Command {
         /// With --observed: warn when the snapshot is older than this many seconds
         #[arg(long, value_name = "SECS", requires = "observed", default_value_t = 3600)]
         max_age: u64,
-        /// With --observed: refuse a snapshot taken on another host than NODE
-        #[arg(long, value_name = "NODE", requires = "observed")]
-        node: Option<String>,
     },
     /// Make exactly the needed changes and print what was done
     ///
@@ -195,6 +201,9 @@ pub enum Command {
         requests: u32,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// With `ha`: two directors running keepalived; the master's link goes down halfway
+        #[arg(long)]
+        failover: bool,
     },
     /// Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout
     #[command(

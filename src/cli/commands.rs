@@ -27,7 +27,8 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
             out.text(&model::schema_json());
             Ok(out.finish(0, Done::ReadOnly))
         }
-        Command::Plan { file, format, detailed_exitcode, diff, observed: Some(snapshot), max_age, node, .. } => {
+        Command::Plan { file, format, detailed_exitcode, diff, observed: Some(snapshot), max_age, .. } => {
+            let node = r.node.clone();
             let opts = super::offline::Options { snapshot, max_age, node, detailed: detailed_exitcode, diff };
             super::offline::plan(&file, format, &opts)
         }
@@ -41,9 +42,10 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
         Command::Export { format: Format::Json } => super::offline::export(g),
         Command::Diff { old, new, format } => super::diff::run(&old, &new, format),
         Command::Status { format } => super::status::status(g, format),
-        Command::Lab { file, requests, format } => {
+        Command::Lab { file, requests, format, failover } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
+            opts.failover = failover;
             opts.progress = !r.quiet;
             let report = crate::lab::run(&opts)?;
             let mut out = Out::new();
@@ -86,7 +88,20 @@ pub(super) fn load(path: &Path, text: &str) -> anyhow::Result<Config> {
             diags.render(&path.display().to_string()).trim_end()
         )
     })?;
+    if let Some(w) = ha_warning(&config) {
+        tracing::warn!("{}: {w}", path.display());
+    }
     tracing::debug!(ms = start.elapsed().as_millis() as u64, services = config.services.len(), "loaded the file");
+    Ok(config)
+}
+
+/// [`load`], then, on a director, pick it among `ha.nodes` (`--node` or the hostname): what
+/// plan and apply on this host use. A real server (`--role real-server`) is no node.
+fn load_here(g: &Options, path: &Path, text: &str) -> anyhow::Result<Config> {
+    let mut config = load(path, text)?;
+    if g.role == crate::director::Role::Director {
+        config.select_node(&g.node).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?;
+    }
     Ok(config)
 }
 
@@ -105,6 +120,9 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
             Ok(config) => {
                 for warning in crate::health::advice::warnings(&config) {
                     eprintln!("{}: warning: {warning}", path.display());
+                }
+                if let Some(w) = ha_warning(&config) {
+                    eprintln!("{}: {w}", path.display());
                 }
                 if !quiet {
                     let reals: usize = config.services.iter().map(|s| s.service.reals.len()).sum();
@@ -128,6 +146,13 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
     status
 }
 
+/// `ha` without `ipvs.sync` works, but connections do not survive a failover.
+fn ha_warning(config: &Config) -> Option<&'static str> {
+    (config.ha.is_some() && config.sync.is_none()).then_some(
+        "warning: `ha` without `ipvs.sync`: the peer director does not know the connections, so they break on failover; add `ipvs.sync`",
+    )
+}
+
 fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
@@ -148,7 +173,7 @@ fn plan(
     diff: bool,
 ) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(file, &text)?;
+    let config = load_here(g, file, &text)?;
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
     let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
@@ -183,7 +208,7 @@ fn plan(
 
 fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load(file, &text)?;
+    let config = load_here(g, file, &text)?;
     let mut director = Director::open(g)?;
     let (wanted, mut planned) = super::oneshot::wanted(&mut director, g, &config)?;
     warn_notes(&wanted.notes);
@@ -201,7 +226,7 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
 
 fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {
     let saved = planfile::read(path)?;
-    let config = load(&saved.file, &saved.file_text)?;
+    let config = load_here(g, &saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
     let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
     let want = &wanted.desired;

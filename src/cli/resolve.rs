@@ -16,6 +16,9 @@ pub struct Resolved {
     pub logging: Logging,
     /// `-q`: errors only.
     pub quiet: bool,
+    /// `--node` as given (`director.node` falls back to the hostname): `plan --observed`
+    /// checks the snapshot's host against it only when it was given.
+    pub node: Option<String>,
 }
 
 /// The logging a command sets up: a daemon logs what it does at info by default; the other
@@ -37,6 +40,12 @@ impl Resolved {
             state_dir: g.state_dir.clone(),
             iptables: g.iptables.clone(),
             lock_wait: LOCK_WAIT,
+            keepalived: crate::keepalived::Options {
+                conf: g.keepalived_conf.clone(),
+                pid: g.keepalived_pid.clone(),
+                program: "keepalived".to_string(),
+            },
+            node: g.node.clone().unwrap_or_else(hostname),
             role,
         };
         let logging = match cli.command {
@@ -49,7 +58,7 @@ impl Resolved {
             },
             _ => Logging::Command { format: g.log_format, level: command_level(g) },
         };
-        Resolved { quiet: g.quiet > 0, director, logging, command: cli.command }
+        Resolved { quiet: g.quiet > 0, node: g.node.clone(), director, logging, command: cli.command }
     }
 }
 
@@ -81,4 +90,14 @@ impl Logging {
             }
         }
     }
+}
+
+/// This machine's hostname, up to the first dot (`lb1.example.net` is node `lb1`).
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into our buffer.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    let name = if ok { String::from_utf8_lossy(&buf[..end]).into_owned() } else { String::new() };
+    name.split('.').next().unwrap_or_default().to_string()
 }

@@ -11,14 +11,17 @@ use crate::state::{
 };
 
 /// The director's side: every service VIP on `director.interface`, forwarding, and the
-/// `net.ipv4.vs.*` settings. Without a `director` section only the latter.
+/// `net.ipv4.vs.*` settings. Without a `director` section only the latter. With `ha`, no VIP:
+/// keepalived holds them (on the master only).
 pub fn director(config: &Config) -> HostState {
     let mut out = HostState::default();
     for (name, value) in config.ipvs_sysctls.entries() {
         out.sysctls.insert(SysctlKey::ipvs(name), value);
     }
     let Some(d) = &config.director else { return out };
-    if let Some(interface) = &d.interface {
+    if let Some(interface) = &d.interface
+        && config.ha.is_none()
+    {
         for s in &config.services {
             if let ServiceKey::Addr { vip, .. } = s.key {
                 out.addresses.insert(HostAddress::host(interface, vip));

@@ -15,6 +15,7 @@ use crate::state::{Overlays, RealServerFacts, State, Timeouts};
 pub fn desired(config: &Config, overlays: &Overlays) -> State {
     let mut state = config.state();
     state.chains = crate::firewall::render(&config.firewall);
+    state.keepalived = config.keepalived_text().map(|text| crate::state::KeepalivedConf { text: Some(text) });
     state.host = host::director(config);
     overlays.apply(&mut state);
     state
@@ -62,6 +63,19 @@ pub fn render_diff(observed: &State, desired: &State, plan: &Plan) -> String {
         tcp: keep(desired.timeouts.tcp, live.timeouts.tcp),
         tcp_fin: keep(desired.timeouts.tcp_fin, live.timeouts.tcp_fin),
         udp: keep(desired.timeouts.udp, live.timeouts.udp),
+    };
+    // Sync daemons: only when the file manages them, and a setting left to the kernel shows as
+    // the file has it when the kernel's choice satisfies it.
+    live.sync = match (&desired.sync, &live.sync) {
+        (Some(want), Some(have)) => Some(
+            have.iter()
+                .map(|(role, h)| match want.get(role) {
+                    Some(w) if w.satisfied_by(h) => (*role, w.clone()),
+                    _ => (*role, h.clone()),
+                })
+                .collect(),
+        ),
+        _ => None,
     };
     let mut out = unified(&model::export(&live), &model::export(desired), "live", "desired");
     let chains = plan::firewall::chains_text;

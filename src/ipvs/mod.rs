@@ -8,11 +8,13 @@ mod backend;
 pub mod client;
 pub mod convert;
 pub mod message;
+pub mod sync;
 
 use std::io;
 
 pub use backend::IpvsBackend;
 pub use message::{IpvsCmd, IpvsMessage};
+pub use sync::{SyncBackend, SyncError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -78,7 +80,8 @@ pub(crate) fn refusal(cmd: IpvsCmd, err: &io::Error, scheduler: Option<&str>, en
         }
         Some(libc::EINVAL) if dest => "the kernel refused the real server: its address must be a unicast address \
              this director can route to (not broadcast, multicast or link-local), a real server of the other \
-             address family needs `forward: tun`, and a gue tunnel needs a port"
+             address family needs `forward: tun` (and cannot be added while a connection sync daemon runs), \
+             and a gue tunnel needs a port"
             .into(),
         Some(libc::EINVAL) if service => {
             "the kernel refused the service as invalid (check its address, port, persistence timeout and netmask)"

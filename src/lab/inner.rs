@@ -106,7 +106,7 @@ pub fn run_inside(config: &Config, file: &Path, shown_as: &str, requests: u32, e
     for line in said.lines().filter(|l| !l.trim().is_empty()) {
         eprintln!("  {line}");
     }
-    let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone() };
+    let mut report = LabReport { services: Vec::new(), notes: lab.topology.notes.clone(), failover: None };
     for target in &lab.topology.targets {
         eprintln!(
             "sending {requests} {} {} to {} ({})",

@@ -6,6 +6,7 @@
 //! command, shows that command's progress, and reads back the report it writes.
 
 mod client;
+mod failover;
 mod inner;
 pub mod kernel;
 pub mod netns;
@@ -22,10 +23,13 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 pub use client::Held;
+pub use failover::Failover;
 pub use inner::Lab;
+pub use netns::Netns;
 pub use report::{LabReport, ServiceResult};
+pub use responder::start as start_responders;
 
-/// The hidden subcommand the kernel runs: `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS`.
+/// The hidden subcommand the kernel runs: `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS MODE`.
 pub const INNER_COMMAND: &str = "lab-inner";
 pub const DEFAULT_REQUESTS: u32 = 32;
 /// What a machine without the lab's tools needs.
@@ -82,6 +86,8 @@ pub enum Error {
     },
     #[error("`lvsync apply` (or `lvsync --role real-server apply` in a real server's namespace) failed inside the lab ({status}):\n{}", .output.trim_end())]
     Apply { status: String, output: String },
+    #[error("the failover lab: {0}")]
+    Failover(String),
     #[error(
         "the lab builds its network only inside User-Mode Linux (it would change this machine's); run `lvsync lab`"
     )]
@@ -108,11 +114,20 @@ pub struct LabOptions {
     pub workdir: Option<PathBuf>,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Two directors from `ha`: the master's link goes down halfway.
+    pub failover: bool,
 }
 
 impl LabOptions {
     pub fn new(file: impl Into<PathBuf>) -> LabOptions {
-        LabOptions { file: file.into(), requests: DEFAULT_REQUESTS, exe: None, workdir: None, progress: true }
+        LabOptions {
+            file: file.into(),
+            requests: DEFAULT_REQUESTS,
+            exe: None,
+            workdir: None,
+            progress: true,
+            failover: false,
+        }
     }
 }
 
@@ -128,8 +143,14 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
     check_tools()?;
     let text = std::fs::read_to_string(&opts.file).map_err(|source| Error::Read { path: opts.file.clone(), source })?;
     let shown_as = opts.file.display().to_string();
-    crate::model::load(&text)
+    let config = crate::model::load(&text)
         .map_err(|d| Error::Invalid { path: opts.file.clone(), detail: d.render(&shown_as).trim_end().to_string() })?;
+    if opts.failover && !on_path("keepalived") {
+        return Err(Error::Tool("keepalived"));
+    }
+    if opts.failover && config.ha.is_none() {
+        return Err(Error::Failover(format!("{shown_as} has no `ha`: `--failover` needs the directors in `ha.nodes`")));
+    }
     let exe = match &opts.exe {
         Some(e) => e.clone(),
         None => std::env::current_exe().map_err(Error::CurrentExe)?,
@@ -168,6 +189,7 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
             result_path.clone().into_os_string(),
             opts.requests.to_string().into(),
             opts.file.display().to_string().into(),
+            if opts.failover { "--failover" } else { "--single" }.into(),
         ],
     );
     boot.mem_mib = 512;
@@ -198,15 +220,15 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
     }
 }
 
-/// `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS`, run by the kernel: returns the exit status.
+/// `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS --single|--failover`, run by the kernel: returns the exit status.
 pub fn inner_main(args: &[String]) -> i32 {
-    let [file, result, requests, shown_as] = args else {
+    let [file, result, requests, shown_as, mode] = args else {
         eprintln!(
-            "usage: lvsync {INNER_COMMAND} FILE RESULT REQUESTS SHOWN_AS (run by `lvsync lab` inside the kernel)"
+            "usage: lvsync {INNER_COMMAND} FILE RESULT REQUESTS SHOWN_AS --single|--failover (run by `lvsync lab` inside the kernel)"
         );
         return 2;
     };
-    let outcome = inner_run(Path::new(file), shown_as, requests);
+    let outcome = inner_run(Path::new(file), shown_as, requests, mode == "--failover");
     let (status, written) = match outcome {
         Ok(report) => (0, InnerResult { report: Some(report), error: None }),
         // The host reports it.
@@ -220,12 +242,15 @@ pub fn inner_main(args: &[String]) -> i32 {
     status
 }
 
-fn inner_run(file: &Path, shown_as: &str, requests: &str) -> Result<LabReport, Error> {
+fn inner_run(file: &Path, shown_as: &str, requests: &str, failover: bool) -> Result<LabReport, Error> {
     let text = std::fs::read_to_string(file).map_err(|source| Error::Read { path: file.into(), source })?;
     let config = crate::model::load(&text)
         .map_err(|d| Error::Invalid { path: file.into(), detail: d.render(shown_as).trim_end().to_string() })?;
     let requests: u32 = requests.parse().unwrap_or(DEFAULT_REQUESTS);
     let exe = std::env::current_exe().map_err(Error::CurrentExe)?;
+    if failover {
+        return failover::run(&config, file, shown_as, requests, &exe);
+    }
     inner::run_inside(&config, file, shown_as, requests, &exe)
 }
 

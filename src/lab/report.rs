@@ -6,11 +6,14 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 /// The result of one lab run.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LabReport {
     pub services: Vec<ServiceResult>,
     /// What the lab did not build or send, and why.
     pub notes: Vec<String>,
+    /// With `--failover`: how the pair of directors took it.
+    #[serde(default)]
+    pub failover: Option<super::failover::Failover>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +33,8 @@ pub struct ServiceResult {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     services: Vec<JsonService<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failover: Option<&'a super::failover::Failover>,
 }
 
 #[derive(Serialize)]
@@ -46,9 +51,14 @@ impl LabReport {
         self.services.iter().all(|s| s.failed == 0)
     }
 
-    /// The command's exit status: 0 when every request was answered, 1 otherwise.
+    /// The command's exit status: 0 when every request was answered (with `--failover`: when
+    /// the VIP moved and the connection opened before survived), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
-        if self.all_answered() { 0 } else { 1 }
+        let ok = match &self.failover {
+            Some(f) => f.passed(),
+            None => self.all_answered(),
+        };
+        if ok { 0 } else { 1 }
     }
 
     /// `{"services": [{"name": "web", "requests": 32, "failed": 0, "by_real": {...}}]}`, as SPEC.
@@ -59,6 +69,7 @@ impl LabReport {
                 .iter()
                 .map(|s| JsonService { name: &s.name, requests: s.requests, failed: s.failed, by_real: &s.by_real })
                 .collect(),
+            failover: self.failover.as_ref(),
         };
         let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
         text.push('\n');
@@ -93,6 +104,14 @@ impl LabReport {
         if self.services.is_empty() {
             out.push_str("no service to send requests to\n");
         }
+        if let Some(f) = &self.failover {
+            let moved = f.seconds.map_or("the VIP did not move".to_string(), |s| format!("the VIP moved in {s:.1} s"));
+            let _ = writeln!(
+                out,
+                "failover: {moved}; {} failed requests; {} of {} connections kept",
+                f.failed_requests, f.connections_kept, f.connections_opened
+            );
+        }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
         }
@@ -110,6 +129,7 @@ mod tests {
 
     fn report() -> LabReport {
         LabReport {
+            failover: None,
             services: vec![
                 ServiceResult {
                     name: "web".into(),

@@ -15,7 +15,7 @@ use crate::state::{
 /// (`lvsync schema > lvsync.schema.json`).
 pub const EXPORT_HEADER: &str = "# yaml-language-server: $schema=lvsync.schema.json\n";
 
-/// The state's services and IPVS timeouts as a valid desired-state file (firewall chains are
+/// The state's services, IPVS timeouts and sync daemons as a valid desired-state file (firewall chains are
 /// not exported: they are lvsync's own).
 pub fn export(state: &State) -> String {
     let file = to_raw(state);
@@ -33,10 +33,12 @@ pub fn to_raw(state: &State) -> raw::File {
         raw::Timeouts { tcp: t.tcp.map(i64::from), tcp_fin: t.tcp_fin.map(i64::from), udp: t.udp.map(i64::from) };
     let timeouts = (timeouts != raw::Timeouts::default()).then_some(timeouts);
     let sysctls = ipvs_sysctls(&state.host);
-    let ipvs = (timeouts.is_some() || sysctls.is_some()).then_some(raw::Ipvs { timeouts, sysctls });
+    let sync = state.sync.as_ref().and_then(super::sync::export);
+    let ipvs =
+        (timeouts.is_some() || sysctls.is_some() || sync.is_some()).then_some(raw::Ipvs { timeouts, sysctls, sync });
     let director = vip_interface(state).map(|interface| raw::Director { interface: Some(interface), forwarding: None });
     let services = state.services.iter().zip(names(state)).map(|((key, s), name)| service(key, s, name)).collect();
-    raw::File { version: 1, ownership: None, ipvs, director, services, firewall: Vec::new() }
+    raw::File { version: 1, ownership: None, ipvs, director, services, firewall: Vec::new(), ha: None }
 }
 
 /// The `net.ipv4.vs.*` settings observed on the host (`state.host`) that differ from the

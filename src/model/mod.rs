@@ -9,6 +9,7 @@ mod diag;
 mod export;
 mod export_check;
 mod firewall;
+mod ha;
 mod health;
 mod health_check;
 mod host;
@@ -20,6 +21,7 @@ mod real;
 mod schema;
 mod service;
 mod source;
+mod sync;
 
 use std::collections::BTreeMap;
 
@@ -110,6 +112,8 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
     let resolved: BTreeMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
+    let sync = sync::sync(&mut c, file);
+    let ha = ha::ha(&mut c, file, &services);
     c.finish()?;
-    Ok(Config { ownership, timeouts, services, firewall, director, ipvs_sysctls })
+    Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None, director, ipvs_sysctls })
 }

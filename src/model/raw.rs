@@ -37,6 +37,51 @@ pub struct File {
     /// Firewall intents, enforced in lvsync's own chains, in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firewall: Vec<Rule>,
+    /// Two or more directors sharing the VIPs: VRRP by keepalived, configured by lvsync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha: Option<Ha>,
+}
+
+/// High availability: keepalived moves every service VIP (and `vips`) to the director of the
+/// highest priority that is up. lvsync writes keepalived's configuration (VRRP only, never a
+/// `virtual_server`) and reloads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ha {
+    /// The VRRP engine: `keepalived`.
+    #[schemars(extend("enum" = ["keepalived"]))]
+    pub engine: String,
+    /// The interface VRRP adverts go out on and the VIPs are put on.
+    #[schemars(length(min = 1, max = 15))]
+    pub interface: String,
+    /// VRRP virtual router id 1..255, shared by the directors of one pair.
+    #[schemars(range(min = 1, max = 255))]
+    pub vrid: i64,
+    /// Seconds between adverts, 1..255; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub advert_interval: Option<i64>,
+    /// Whether a director of higher priority takes the VIPs back when it returns; default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempt: Option<bool>,
+    /// Every director; this one is found by `--node NAME` or its hostname.
+    pub nodes: Vec<HaNode>,
+    /// Addresses to move besides every service VIP (a fwmark service lists its addresses here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vips: Vec<String>,
+}
+
+/// A director of the pair.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HaNode {
+    /// Its name (`--node NAME` or the hostname picks it).
+    pub name: String,
+    /// Its own address on `ha.interface`: VRRP adverts go between these.
+    pub address: String,
+    /// VRRP priority 1..254, unique: the highest that is up holds the VIPs.
+    #[schemars(range(min = 1, max = 254))]
+    pub priority: i64,
 }
 
 /// Global IPVS settings.
@@ -46,9 +91,46 @@ pub struct Ipvs {
     /// Connection timeouts in seconds (`ipvsadm --set`); a timeout left out is not enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<Timeouts>,
+    /// Connection synchronisation daemons (`ipvsadm --start-daemon`), so that a peer director
+    /// knows the connections and can take them over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<Sync>,
     /// `net.ipv4.vs.*` settings; each is enforced only when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<IpvsSysctls>,
+}
+
+/// IPVS connection sync daemons: a master sends this director's connections, a backup receives
+/// a peer's. Settings left out are the kernel's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sync {
+    /// The interface the sync messages go out and come in on (required), such as `eth1`.
+    #[schemars(length(min = 1, max = 15))]
+    pub interface: String,
+    /// Sync id 0..255 (`--syncid`): directors of one pair share it. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 255))]
+    pub id: Option<i64>,
+    /// The daemons to run: `master`, `backup`, or both (default), so either director can take over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(regex(pattern = r"^(master|backup)$")))]
+    pub roles: Option<Vec<String>>,
+    /// IPv4 or IPv6 multicast group; default 224.0.0.81.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// UDP port 1..65535; default 8848.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<i64>,
+    /// Multicast TTL 1..255; default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 255))]
+    pub ttl: Option<i64>,
+    /// Largest sync message in bytes (payload); default: what the interface's MTU allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub maxlen: Option<i64>,
 }
 
 /// `net.ipv4.vs.*` kernel settings of the director, each enforced only when given.

@@ -2,7 +2,7 @@
 
 use super::json::Object;
 use super::render::Paint;
-use super::{ChainChange, HostChange, IpvsChange, Plan};
+use super::{ChainChange, HostChange, IpvsChange, KeepalivedChange, Plan, SyncChange};
 use crate::state::{Inventory, ServiceKey};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,6 +52,8 @@ pub enum Phase {
 pub enum Domain {
     Ipvs,
     Firewall,
+    IpvsSync,
+    Keepalived,
     Host,
 }
 
@@ -60,6 +62,8 @@ impl Domain {
         match self {
             Domain::Ipvs => "ipvs",
             Domain::Firewall => "firewall",
+            Domain::IpvsSync => "ipvs_sync",
+            Domain::Keepalived => "keepalived",
             Domain::Host => "host",
         }
     }
@@ -100,6 +104,8 @@ pub trait DomainChange {
 pub enum Change {
     Ipvs(IpvsChange),
     Firewall(ChainChange),
+    Sync(SyncChange),
+    Keepalived(KeepalivedChange),
     Host(HostChange),
 }
 
@@ -109,6 +115,8 @@ impl Change {
         match self {
             Change::Ipvs(c) => c,
             Change::Firewall(c) => c,
+            Change::Sync(c) => c,
+            Change::Keepalived(c) => c,
             Change::Host(c) => c,
         }
     }
@@ -143,6 +151,18 @@ impl From<IpvsChange> for Change {
 impl From<ChainChange> for Change {
     fn from(c: ChainChange) -> Change {
         Change::Firewall(c)
+    }
+}
+
+impl From<SyncChange> for Change {
+    fn from(c: SyncChange) -> Change {
+        Change::Sync(c)
+    }
+}
+
+impl From<KeepalivedChange> for Change {
+    fn from(c: KeepalivedChange) -> Change {
+        Change::Keepalived(c)
     }
 }
 

@@ -7,6 +7,8 @@ use super::Plan;
 use super::firewall::ChainJson;
 use super::host::HostJson;
 use super::ipvs::IpvsObject;
+use super::keepalived::KeepalivedJson;
+use super::sync::SyncJson;
 
 /// `{"format_version": "1", "changes": [...], "summary": {...}}`, with the unmanaged services
 /// and notes added (and, after an apply, the number of kernel writes).
@@ -54,6 +56,8 @@ struct DrainingJson {
 pub enum Object<'a> {
     Ipvs(IpvsObject<'a>),
     Firewall(ChainJson),
+    Sync(SyncJson<'a>),
+    Keepalived(KeepalivedJson<'a>),
     Host(HostJson<'a>),
 }
 

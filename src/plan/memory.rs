@@ -49,6 +49,16 @@ pub fn execute(state: &mut State, changes: &[Change]) -> Result<(), String> {
                     state.chains.remove(id);
                 }
             },
+            Change::Keepalived(super::KeepalivedChange { after, .. }) => {
+                state.keepalived = Some(crate::state::KeepalivedConf { text: Some(after.clone()) });
+            }
+            Change::Sync(super::SyncChange { role, after, .. }) => {
+                let daemons = state.sync.get_or_insert_default();
+                match after {
+                    Some(d) => daemons.insert(*role, d.clone()),
+                    None => daemons.remove(role),
+                };
+            }
             Change::Host(c) => host(&mut state.host, c),
         }
     }

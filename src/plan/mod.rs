@@ -10,14 +10,18 @@ pub mod firewall;
 pub mod host;
 pub mod ipvs;
 mod json;
+pub mod keepalived;
 mod render;
+pub mod sync;
 
 pub use change::{Action, Change, Domain, DomainChange, Phase};
 pub use firewall::ChainChange;
 pub use host::{HostChange, HostPhase};
 pub use ipvs::IpvsChange;
 pub use json::{Object, PlanJson, json, render_json};
+pub use keepalived::KeepalivedChange;
 pub use render::{Paint, RenderOptions, render_text};
+pub use sync::SyncChange;
 
 #[cfg(test)]
 mod memory;
@@ -38,7 +42,7 @@ pub struct Input<'a> {
 
 /// Every domain's planner, in no particular order: the plan is put into phase order after.
 /// A new domain adds its planner here.
-const PLANNERS: [fn(&Input, &mut Plan); 3] = [ipvs::plan, firewall::plan, host::plan];
+const PLANNERS: [fn(&Input, &mut Plan); 5] = [ipvs::plan, firewall::plan, host::plan, sync::plan, keepalived::plan];
 
 /// Plan the changes that make `observed` into `desired`, within `ownership`, in [`Phase`] order
 /// (within a phase, in the order each domain's planner gives them).

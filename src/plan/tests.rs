@@ -84,7 +84,7 @@ fn timeouts() -> impl Strategy<Value = Timeouts> {
 
 fn state() -> impl Strategy<Value = State> {
     (prop::collection::btree_map(service_key(), service(), 0..5), timeouts(), chains())
-        .prop_map(|(services, timeouts, chains)| State { services, timeouts, chains, host: Default::default() })
+        .prop_map(|(services, timeouts, chains)| State { services, timeouts, chains, ..Default::default() })
 }
 
 /// The kernel always reports every timeout.

@@ -4,6 +4,7 @@
 //! are compared here, a layer above the planner, and shown as lines of their own. Pure: no
 //! kernel, no root.
 
+mod ha;
 mod render;
 mod settings;
 #[cfg(test)]
@@ -45,5 +46,7 @@ pub fn review(old: &Config, new: &Config) -> Review {
         ..Default::default()
     };
     let plan = plan::plan(&after, &before, new.ownership, &inventory);
-    Review { plan, settings: settings::diff(old, new) }
+    let mut settings = settings::diff(old, new);
+    ha::diff(old, new, &mut settings);
+    Review { plan, settings }
 }

@@ -36,6 +36,8 @@ pub enum Setting {
     Service(&'static str),
     /// The file's `ownership`.
     Ownership,
+    /// A field of `ha` (`vrid`, `nodes`, ...); `""`: the whole of `ha`, added or removed.
+    Ha(&'static str),
 }
 
 impl SettingChange {
@@ -50,6 +52,7 @@ impl SettingChange {
     pub fn kind(&self) -> &'static str {
         match self.setting {
             Setting::Ownership => "ownership",
+            Setting::Ha(_) => "ha",
             _ => "health",
         }
     }
@@ -60,6 +63,8 @@ impl SettingChange {
             Setting::Check => "check",
             Setting::CheckField(f) | Setting::Service(f) => f,
             Setting::Ownership => "ownership",
+            Setting::Ha("") => "ha",
+            Setting::Ha(f) => f,
         }
     }
 
@@ -67,11 +72,12 @@ impl SettingChange {
     pub fn line(&self) -> String {
         let mut out = match self.setting {
             Setting::Ownership => "ownership".to_string(),
+            Setting::Ha(_) => "ha".to_string(),
             _ => format!("health of {}", self.service),
         };
         let what = match &self.setting {
             Setting::Check => "",
-            Setting::CheckField(f) | Setting::Service(f) => f,
+            Setting::CheckField(f) | Setting::Service(f) | Setting::Ha(f) => f,
             Setting::Ownership => "",
         };
         out.push(':');

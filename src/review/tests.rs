@@ -47,3 +47,50 @@ fn ownership_and_a_removed_services_checks_are_settings_too() {
 fn the_same_file_is_no_review() {
     assert!(review(&load(BASE).unwrap(), &load(BASE).unwrap()).is_empty());
 }
+
+const PAIR: &str = "\
+version: 1
+ipvs:
+  sync: {interface: eth0, id: 51}
+ha:
+  engine: keepalived
+  interface: eth0
+  vrid: 51
+  nodes:
+    - {name: lb1, address: 192.168.2.101, priority: 150}
+    - {name: lb2, address: 192.168.2.102, priority: 100}
+services:
+  - name: web
+    vip: 192.168.2.110
+    port: 80
+    real_servers:
+      - {address: 192.168.2.106}
+";
+
+#[test]
+fn ha_and_ipvs_sync_changes_show() {
+    let new =
+        PAIR.replace("vrid: 51", "vrid: 52").replace("priority: 100", "priority: 120").replace("id: 51}", "id: 52}");
+    assert_eq!(
+        lines(PAIR, &new),
+        [
+            "update ha: vrid 51 -> 52",
+            "update ha: nodes lb1 192.168.2.101 priority 150, lb2 192.168.2.102 priority 100 -> lb1 192.168.2.101 priority 150, lb2 192.168.2.102 priority 120",
+        ]
+    );
+    // The sync daemons are kernel state: the plan restarts both.
+    let r = review(&load(PAIR).unwrap(), &load(&new).unwrap());
+    let sync: Vec<_> = r.plan.changes.iter().filter(|c| c.kind() == "ipvs_sync").collect();
+    assert_eq!(sync.len(), 2, "{:?}", r.plan.changes);
+    assert!(sync.iter().all(|c| c.action() == crate::plan::Action::Update));
+    // `ha` left out: one line, with what it was.
+    let without = PAIR.split("ha:\n").next().unwrap().to_string()
+        + "services:\n  - {name: web, vip: 192.168.2.110, port: 80, real_servers: [{address: 192.168.2.106}]}\n";
+    let got = lines(PAIR, &without);
+    assert_eq!(
+        got,
+        [
+            "delete ha: keepalived on eth0, vrid 51: lb1 192.168.2.101 priority 150, lb2 192.168.2.102 priority 100; VIPs 192.168.2.110"
+        ]
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use std::time::SystemTime;
 
-use super::{Family, Owned, RealOf, ServiceKey};
+use super::{Family, Owned, RealOf, ServiceKey, SyncRole};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -18,6 +18,9 @@ pub struct Inventory {
     pub firewall: Option<BTreeSet<Family>>,
     /// Every host address, device and sysctl lvsync changed (a sysctl with its value before).
     pub host: Owned,
+    /// The IPVS sync daemons lvsync started: without `ipvs.sync`, a `managed` file stops these
+    /// and leaves the others alone.
+    pub sync: BTreeSet<SyncRole>,
     /// Real servers that left the file and are kept at weight 0 until their connections end or
     /// their deadline passes (a one-shot `apply` leaves them so; the next `apply` or `watch`
     /// deletes them when due).

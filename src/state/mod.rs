@@ -3,14 +3,17 @@
 //! comparison. No I/O, no YAML: `model` produces it, backends fill it, `plan` compares it.
 
 mod firewall;
+mod ha;
 pub mod health;
 mod host;
 mod inventory;
 mod ipvs;
 mod overlay;
 mod scope;
+mod sync;
 
 pub use firewall::{Chain, ChainId, FirewallAction, Hook, Intent, Reached};
+pub use ha::{Ha, HaNode, KeepalivedConf};
 pub use host::{
     FouPort, HostAddress, HostState, OwnAddress, Owned, RealServerFacts, RouteBack, SysctlKey, TunnelDevice,
 };
@@ -21,6 +24,7 @@ pub use ipvs::{
 };
 pub use overlay::{Added, Drain, Overlays, RealOf, WeightOverride};
 pub use scope::Scope;
+pub use sync::{DEFAULT_GROUP, DEFAULT_PORT, DEFAULT_TTL, SyncDaemon, SyncDaemons, SyncRole};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -129,6 +133,11 @@ pub struct State {
     pub timeouts: Timeouts,
     /// A chain that is absent does not exist (desired: must not exist).
     pub chains: BTreeMap<ChainId, Chain>,
+    /// IPVS connection sync daemons (see [`SyncDaemons`]).
+    pub sync: SyncDaemons,
+    /// keepalived's configuration file. Desired: `None` = the file has no `ha`; observed:
+    /// `None` = not read.
+    pub keepalived: Option<KeepalivedConf>,
     /// The host's addresses, tunnel devices and sysctls (the `director` section, `ipvs.sysctls`,
     /// or a real server's side of the file). Desired: empty when the file asks for none.
     pub host: HostState,

@@ -24,6 +24,8 @@ impl Scope {
             Scope::Services(keys)
                 if state.timeouts == Timeouts::default()
                     && state.chains.is_empty()
+                    && state.sync.is_none()
+                    && state.keepalived.is_none()
                     && state.host.is_empty()
                     && state.services.keys().all(|k| keys.contains(k)) =>
             {

@@ -134,7 +134,15 @@ pub struct WatchOptions {
 pub fn run(opts: WatchOptions) -> Result<(), Error> {
     resync_interval(opts.resync_interval.as_secs())?;
     let name = opts.file.display().to_string();
-    let load = move |text: &str| crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string());
+    // A real server is no node of `ha`: only a director picks itself among them.
+    let node = (opts.director.role == director::Role::Director).then(|| opts.director.node.clone());
+    let load = move |text: &str| {
+        let mut config = crate::model::load(text).map_err(|d| d.render(&name).trim_end().to_string())?;
+        if let Some(node) = &node {
+            config.select_node(node).map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(config)
+    };
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
     let text = crate::model::read_file(&opts.file)?;
     if let Err(diagnostics) = load(&text) {

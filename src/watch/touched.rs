@@ -1,7 +1,7 @@
 //! What an edit of the file touches: the services whose desired state differs between the
 //! config last applied and the new one, so that only those are read back from the kernel and
-//! planned. Firewall, timeouts, ownership and the host set-up are global: a change there needs a
-//! full reconcile.
+//! planned. Firewall, timeouts, ownership, sync daemons, ha and the host set-up are global: a
+//! change there needs a full reconcile.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,6 +38,8 @@ pub fn touched(before: &Config, after: &Config) -> Touched {
     let global = before.ownership != after.ownership
         || before.timeouts != after.timeouts
         || before.firewall != after.firewall
+        || before.sync != after.sync
+        || before.ha != after.ha
         || crate::desired::host::director(before) != crate::desired::host::director(after);
     Touched { services, global }
 }
