@@ -1,11 +1,14 @@
 //! The health prober standalone, for bench/health-bench.sh: the same `Runner` that `watch`
 //! uses, fed the targets of a desired-state file, for a fixed time; its CPU is read from
-//! outside. `serve ADDR` is the bench's real-server responder (not measured): every connection
-//! gets one `200 OK` and is closed.
+//! outside. `serve ADDR COUNTER` is the bench's real-server responder (its CPU is not counted):
+//! every connection gets one `200 OK` and is closed; twice a second it writes to COUNTER how many
+//! probes it has answered so far (a TCP check: a connection; an HTTP check: a response), the
+//! same count for either prober.
 //!
-//! Usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR
+//! Usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR COUNTER
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -16,8 +19,8 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["probe", file, seconds] => probe(file, seconds.parse().context("SECONDS")?),
-        ["serve", addr] => serve(addr),
-        _ => bail!("usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR"),
+        ["serve", addr, counter] => serve(addr, counter),
+        _ => bail!("usage: lvsync-health-bench probe FILE SECONDS | lvsync-health-bench serve ADDR COUNTER"),
     }
 }
 
@@ -32,7 +35,15 @@ fn probe(file: &str, seconds: u64) -> anyhow::Result<()> {
     }))?;
     let n = set.len();
     runner.set_targets(set);
-    eprintln!("probing {n} targets for {seconds} s (pid {})", std::process::id());
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit(2) writes the struct it is given.
+    unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    let cap = lvsync::health::limits::in_flight(lim.rlim_cur);
+    eprintln!(
+        "probing {n} targets for {seconds} s (pid {}; {} files, {cap} probes in flight at most)",
+        std::process::id(),
+        lim.rlim_cur
+    );
     std::thread::sleep(Duration::from_secs(seconds));
     let counts = runner.shared().probe_counts();
     let verdicts = runner.shared().verdicts();
@@ -52,21 +63,43 @@ fn probe(file: &str, seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(addr: &str) -> anyhow::Result<()> {
+fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
+    let answered = Arc::new(AtomicU64::new(0));
+    let (count, path) = (answered.clone(), counter.to_string());
+    std::thread::spawn(move || {
+        loop {
+            // Whole or not at all: the bench reads it at any moment.
+            let tmp = format!("{path}.tmp");
+            if std::fs::write(&tmp, count.load(Ordering::Relaxed).to_string()).is_ok() {
+                let _ = std::fs::rename(&tmp, &path);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         loop {
             let Ok((mut conn, _)) = listener.accept().await else { continue };
+            let answered = answered.clone();
             tokio::spawn(async move {
                 let mut buf = [0u8; 2048];
                 let mut seen = Vec::new();
                 // A TCP check connects and closes; an HTTP check sends a request first.
-                while let Ok(n @ 1..) = conn.read(&mut buf).await {
-                    seen.extend_from_slice(&buf[..n]);
+                loop {
+                    match conn.read(&mut buf).await {
+                        Ok(n @ 1..) => seen.extend_from_slice(&buf[..n]),
+                        Ok(0) if seen.is_empty() => {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                        _ => break,
+                    }
                     if seen.windows(4).any(|w| w == b"\r\n\r\n") {
                         let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
-                        let _ = conn.write_all(ok).await;
+                        if conn.write_all(ok).await.is_ok() {
+                            answered.fetch_add(1, Ordering::Relaxed);
+                        }
                         break;
                     }
                 }

@@ -203,10 +203,10 @@ fn two_directors_with_keepalived_and_connection_sync() {
             d.expect(0, &["plan", &file, "--detailed-exitcode"]);
         }
 
-        // Balanced: 16 requests, 8 to each real server.
-        let (tally, failed) = requests(16);
+        // Balanced: 32 requests, 16 to each real server.
+        let (tally, failed) = requests(32);
         assert_eq!(failed, 0, "{tally:?}");
-        assert_eq!(tally.values().copied().collect::<Vec<_>>(), [8, 8], "{tally:?}");
+        assert_eq!(tally.values().copied().collect::<Vec<_>>(), [16, 16], "{tally:?}");
 
         // A long connection through lb1, then lb1's link goes down.
         let mut held = Held::open(&Netns::open("client").unwrap(), &target()).expect("a connection through lb1");

@@ -204,6 +204,9 @@ pub enum Command {
         /// With `ha`: two directors running keepalived; the master's link goes down halfway
         #[arg(long)]
         failover: bool,
+        /// Run `lvsync watch` and stop this real server's responder after half the requests (needs health checks)
+        #[arg(long, value_name = "ADDR[:PORT]")]
+        kill: Option<String>,
     },
     /// Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout
     #[command(

@@ -42,10 +42,11 @@ pub fn run(r: Resolved) -> anyhow::Result<i32> {
         Command::Export { format: Format::Json } => super::offline::export(g),
         Command::Diff { old, new, format } => super::diff::run(&old, &new, format),
         Command::Status { format } => super::status::status(g, format),
-        Command::Lab { file, requests, format, failover } => {
+        Command::Lab { file, requests, format, failover, kill } => {
             let mut opts = crate::lab::LabOptions::new(file);
             opts.requests = requests;
             opts.failover = failover;
+            opts.kill = kill;
             opts.progress = !r.quiet;
             let report = crate::lab::run(&opts)?;
             let mut out = Out::new();

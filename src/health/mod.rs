@@ -14,6 +14,7 @@
 
 pub mod advice;
 pub mod drain;
+pub mod limits;
 pub mod oneshot;
 pub mod pool;
 pub mod probe;

@@ -56,8 +56,14 @@ pub fn send(client: &Netns, target: &Target, requests: u32) -> Tally {
     tally
 }
 
+/// One request from a new socket in `client`'s namespace: the real server that answered.
+pub fn one(client: &Netns, target: &Target) -> io::Result<String> {
+    let (protocol, to) = (target.protocol, SocketAddr::new(target.vip, target.port));
+    client.run(move || request(protocol, to))
+}
+
 impl Tally {
-    fn count(&mut self, answer: io::Result<String>) {
+    pub fn count(&mut self, answer: io::Result<String>) {
         match answer {
             Ok(real) => *self.by_real.entry(real).or_default() += 1,
             Err(e) => *self.failures.entry(reason(&e)).or_default() += 1,

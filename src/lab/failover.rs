@@ -277,5 +277,5 @@ fn exercise(
         by_real,
         failures,
     };
-    Ok(LabReport { services: vec![service], notes: Vec::new(), failover: Some(failover) })
+    Ok(LabReport { services: vec![service], notes: Vec::new(), failover: Some(failover), kill: None })
 }

@@ -9,6 +9,8 @@ mod client;
 mod failover;
 mod inner;
 pub mod kernel;
+mod kill;
+mod kill_run;
 pub mod netns;
 mod report;
 mod responder;
@@ -25,11 +27,12 @@ use serde::{Deserialize, Serialize};
 pub use client::Held;
 pub use failover::Failover;
 pub use inner::Lab;
+pub use kill::{Kill, KillReport, Phase};
 pub use netns::Netns;
 pub use report::{LabReport, ServiceResult};
 pub use responder::start as start_responders;
 
-/// The hidden subcommand the kernel runs: `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS MODE`.
+/// The hidden subcommand the kernel runs: `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS MODE [KILL]`.
 pub const INNER_COMMAND: &str = "lab-inner";
 pub const DEFAULT_REQUESTS: u32 = 32;
 /// What a machine without the lab's tools needs.
@@ -94,6 +97,22 @@ pub enum Error {
     NotInKernel,
     #[error("interrupted; the lab's kernel was stopped")]
     Interrupted,
+    #[error(
+        "--kill `{0}` is not a real server's address: give ADDR or ADDR:PORT (`192.168.2.106`, `192.168.2.106:80`, `[2001:db8::6]:80`)"
+    )]
+    KillValue(String),
+    #[error("--kill `{kill}`: no real server of the file has this address; its real servers are {known}")]
+    KillNoMatch { kill: String, known: String },
+    #[error(
+        "--kill: real server {real} of {service} has no health check, so nothing would take it out; give service {service} a `health:` (e.g. `health: {{check: tcp}}`)"
+    )]
+    KillUnchecked { real: String, service: String },
+    #[error("--kill and --failover are two different experiments; give one of them")]
+    KillFailover,
+    #[error("--kill needs at least 2 requests (half before the kill, half after); got --requests {0}")]
+    KillRequests(u32),
+    #[error("--kill: {what}{}", watch_log(.log))]
+    Watch { what: String, log: String },
     #[error("cannot write the lab's result {path}")]
     Result {
         path: PathBuf,
@@ -116,6 +135,8 @@ pub struct LabOptions {
     pub progress: bool,
     /// Two directors from `ha`: the master's link goes down halfway.
     pub failover: bool,
+    /// `--kill ADDR[:PORT]`: stop that real server's responder after half the requests.
+    pub kill: Option<String>,
 }
 
 impl LabOptions {
@@ -127,6 +148,7 @@ impl LabOptions {
             workdir: None,
             progress: true,
             failover: false,
+            kill: None,
         }
     }
 }
@@ -150,6 +172,15 @@ pub fn run(opts: &LabOptions) -> Result<LabReport, Error> {
     }
     if opts.failover && config.ha.is_none() {
         return Err(Error::Failover(format!("{shown_as} has no `ha`: `--failover` needs the directors in `ha.nodes`")));
+    }
+    if let Some(k) = &opts.kill {
+        if opts.failover {
+            return Err(Error::KillFailover);
+        }
+        Kill::parse(k)?.hits(&config)?;
+        if opts.requests < 2 {
+            return Err(Error::KillRequests(opts.requests));
+        }
     }
     let exe = match &opts.exe {
         Some(e) => e.clone(),
@@ -190,6 +221,7 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
             opts.requests.to_string().into(),
             opts.file.display().to_string().into(),
             if opts.failover { "--failover" } else { "--single" }.into(),
+            opts.kill.clone().unwrap_or_default().into(),
         ],
     );
     boot.mem_mib = 512;
@@ -220,15 +252,20 @@ fn boot_and_read(opts: &LabOptions, text: &str, exe: &Path, workdir: &Path) -> R
     }
 }
 
-/// `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS --single|--failover`, run by the kernel: returns the exit status.
+/// `lvsync lab-inner FILE RESULT REQUESTS SHOWN_AS --single|--failover [KILL]`, run by the
+/// kernel: returns the exit status. An empty KILL is none.
 pub fn inner_main(args: &[String]) -> i32 {
-    let [file, result, requests, shown_as, mode] = args else {
-        eprintln!(
-            "usage: lvsync {INNER_COMMAND} FILE RESULT REQUESTS SHOWN_AS --single|--failover (run by `lvsync lab` inside the kernel)"
-        );
-        return 2;
+    let (file, result, requests, shown_as, mode, kill) = match args {
+        [file, result, requests, shown_as, mode] => (file, result, requests, shown_as, mode, ""),
+        [file, result, requests, shown_as, mode, kill] => (file, result, requests, shown_as, mode, kill.as_str()),
+        _ => {
+            eprintln!(
+                "usage: lvsync {INNER_COMMAND} FILE RESULT REQUESTS SHOWN_AS --single|--failover [KILL] (run by `lvsync lab` inside the kernel)"
+            );
+            return 2;
+        }
     };
-    let outcome = inner_run(Path::new(file), shown_as, requests, mode == "--failover");
+    let outcome = inner_run(Path::new(file), shown_as, requests, mode == "--failover", kill);
     let (status, written) = match outcome {
         Ok(report) => (0, InnerResult { report: Some(report), error: None }),
         // The host reports it.
@@ -242,7 +279,7 @@ pub fn inner_main(args: &[String]) -> i32 {
     status
 }
 
-fn inner_run(file: &Path, shown_as: &str, requests: &str, failover: bool) -> Result<LabReport, Error> {
+fn inner_run(file: &Path, shown_as: &str, requests: &str, failover: bool, kill: &str) -> Result<LabReport, Error> {
     let text = std::fs::read_to_string(file).map_err(|source| Error::Read { path: file.into(), source })?;
     let config = crate::model::load(&text)
         .map_err(|d| Error::Invalid { path: file.into(), detail: d.render(shown_as).trim_end().to_string() })?;
@@ -251,11 +288,21 @@ fn inner_run(file: &Path, shown_as: &str, requests: &str, failover: bool) -> Res
     if failover {
         return failover::run(&config, file, shown_as, requests, &exe);
     }
-    inner::run_inside(&config, file, shown_as, requests, &exe)
+    let kill = if kill.is_empty() { None } else { Some(Kill::parse(kill)?) };
+    inner::run_inside(&config, file, shown_as, requests, &exe, kill)
 }
 
 fn output_text(output: &Option<String>) -> String {
     output.as_ref().map(|o| format!("\nits output:\n{}", o.trim_end())).unwrap_or_default()
+}
+
+fn watch_log(log: &str) -> String {
+    let tail: Vec<&str> = log.lines().rev().take(15).collect();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("\nthe end of its `lvsync watch` log:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"))
+    }
 }
 
 fn check_tools() -> Result<(), Error> {

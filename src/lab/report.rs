@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::kill::{JsonKill, KillReport};
+
 /// The result of one lab run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct LabReport {
@@ -14,6 +16,9 @@ pub struct LabReport {
     /// With `--failover`: how the pair of directors took it.
     #[serde(default)]
     pub failover: Option<super::failover::Failover>,
+    /// With `--kill`: the stop, its detection, and the requests around it.
+    #[serde(default)]
+    pub kill: Option<KillReport>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +40,8 @@ struct JsonReport<'a> {
     services: Vec<JsonService<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     failover: Option<&'a super::failover::Failover>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kill: Option<JsonKill<'a>>,
 }
 
 #[derive(Serialize)]
@@ -46,7 +53,8 @@ struct JsonService<'a> {
 }
 
 impl LabReport {
-    /// Every request of every service was answered.
+    /// Every request of every service was answered (with `--kill`, those sent between the stop
+    /// and its detection are not counted: they are in `kill.between`).
     pub fn all_answered(&self) -> bool {
         self.services.iter().all(|s| s.failed == 0)
     }
@@ -70,6 +78,7 @@ impl LabReport {
                 .map(|s| JsonService { name: &s.name, requests: s.requests, failed: s.failed, by_real: &s.by_real })
                 .collect(),
             failover: self.failover.as_ref(),
+            kill: self.kill.as_ref().map(KillReport::json),
         };
         let mut text = serde_json::to_string_pretty(&report).expect("a report serializes");
         text.push('\n');
@@ -112,6 +121,10 @@ impl LabReport {
                 f.failed_requests, f.connections_kept, f.connections_opened
             );
         }
+        if let Some(k) = &self.kill {
+            out.push('\n');
+            k.render(&mut out);
+        }
         for note in &self.notes {
             let _ = writeln!(out, "note: {note}");
         }
@@ -129,7 +142,6 @@ mod tests {
 
     fn report() -> LabReport {
         LabReport {
-            failover: None,
             services: vec![
                 ServiceResult {
                     name: "web".into(),
@@ -149,7 +161,58 @@ mod tests {
                 },
             ],
             notes: vec!["service marked: a firewall-mark service has no VIP".into()],
+            failover: None,
+            kill: None,
         }
+    }
+
+    fn killed() -> LabReport {
+        let phase = |requests, failed, by: &[(&str, u32)], why: &[(&str, u32)]| super::super::Phase {
+            requests,
+            failed,
+            by_real: by.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+            failures: why.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+        };
+        let mut r = report();
+        r.services.truncate(1);
+        r.notes.clear();
+        r.services[0].by_real = [("192.168.2.106:80".to_string(), 8), ("192.168.2.107:80".to_string(), 24)].into();
+        r.kill = Some(KillReport {
+            real_server: "192.168.2.106:80".into(),
+            service: "web".into(),
+            taken_out: vec!["192.168.2.106:80 of web".into()],
+            stopped_after_ms: 2410,
+            detected_after_ms: 1620,
+            before: phase(16, 0, &[("192.168.2.106:80", 8), ("192.168.2.107:80", 8)], &[]),
+            between: phase(30, 15, &[("192.168.2.106:80", 0), ("192.168.2.107:80", 15)], &[("refused", 15)]),
+            after: phase(16, 0, &[("192.168.2.106:80", 0), ("192.168.2.107:80", 16)], &[]),
+        });
+        r
+    }
+
+    #[test]
+    fn a_kill_adds_its_timing_and_three_phases_to_json_and_text() {
+        let r = killed();
+        let v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(v["services"][0]["requests"], 32);
+        let k = &v["kill"];
+        assert_eq!((k["stopped_after_seconds"].as_f64(), k["detection_seconds"].as_f64()), (Some(2.41), Some(1.62)));
+        assert_eq!((k["between"]["requests"].as_u64(), k["between"]["failed"].as_u64()), (Some(30), Some(15)));
+        assert_eq!(k["after"]["by_real"], serde_json::json!({"192.168.2.106:80": 0, "192.168.2.107:80": 16}));
+        assert_eq!(r.exit_code(), 0);
+        insta::assert_snapshot!(r.render_text(), @r"
+        service web (tcp/192.168.2.110:80): 32 requests, 0 failed
+          real server       answers   share
+          192.168.2.106:80        8   25.0%
+          192.168.2.107:80       24   75.0%
+
+        kill 192.168.2.106:80 (web): responder stopped 2.41 s into the requests, after request 16; out of the director 1.62 s later
+          taken out: 192.168.2.106:80 of web
+          before the kill      16 requests,   0 failed; answered by 192.168.2.106:80 8, 192.168.2.107:80 8
+          kill to detection    30 requests,  15 failed (15 refused); answered by 192.168.2.107:80 15
+          after detection      16 requests,   0 failed; answered by 192.168.2.107:80 16
+        ");
+        assert!(report().to_json().find("kill").is_none());
     }
 
     #[test]
