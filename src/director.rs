@@ -55,7 +55,7 @@ pub enum Error {
         source: backend::Error,
     },
     #[error("the kernel does not match the file after applying; {} difference(s) remain: {}", .0.changes.len(), remaining(.0))]
-    NotConverged(Plan),
+    NotConverged(Box<Plan>),
 }
 
 fn remaining(p: &Plan) -> String {
@@ -188,6 +188,20 @@ impl Director {
 
     pub fn inventory(&self) -> Result<Inventory, Error> {
         Ok(self.dir.load()?)
+    }
+
+    /// Keep exactly these drains in the inventory (a one-shot `apply`, before it changes the
+    /// kernel): the next `apply` or `watch` finishes them.
+    pub fn record_drains(
+        &self,
+        drains: &BTreeMap<crate::state::RealOf, crate::state::DrainRecord>,
+    ) -> Result<(), Error> {
+        let mut inventory = self.dir.load()?;
+        if inventory.drains != *drains {
+            inventory.drains = drains.clone();
+            self.dir.save(&inventory)?;
+        }
+        Ok(())
     }
 
     /// The live IPVS table and sync daemons alone (for `export`): no other domain is read.
@@ -351,7 +365,7 @@ impl Director {
             let observed = self.observe_named(&verify, &settled)?;
             let left = plan::plan(&verify.restrict(desired), &verify.restrict(&observed), target.ownership, &settled);
             if !left.is_empty() {
-                return Err(Error::NotConverged(left));
+                return Err(Error::NotConverged(Box::new(left)));
             }
             tracing::debug!(ms = start.elapsed().as_millis() as u64, "read back: the kernel matches the plan");
         }

@@ -113,6 +113,9 @@ pub enum Command {
     /// Print the JSON Schema of the file format
     Schema,
     /// Show the changes `apply` would make to the live kernel
+    ///
+    /// Honours the health verdicts `watch` left in the state dir, and lists real servers
+    /// draining (weight 0 until idle or `drain_timeout`); drains alone are not changes.
     Plan {
         #[arg(value_name = "FILE")]
         file: PathBuf,
@@ -135,6 +138,10 @@ pub enum Command {
         max_age: u64,
     },
     /// Make exactly the needed changes and print what was done
+    ///
+    /// A real server that leaves the file while it has active connections is drained: weight 0
+    /// now, recorded in the state dir, deleted by a later `apply` (or `watch`) once idle or
+    /// after the service's `drain_timeout` (`drain_timeout: 0` deletes at once).
     Apply {
         /// The desired-state file (or use --plan)
         #[arg(value_name = "FILE", required_unless_present = "plan", conflicts_with = "plan")]

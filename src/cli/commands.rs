@@ -9,11 +9,10 @@ use super::color_for;
 use super::output::{Done, Out};
 use super::planfile::{self, PlanFile};
 use super::resolve::Resolved;
-use crate::desired::{for_role, render_diff};
+use crate::desired::render_diff;
 use crate::director::{Director, Options, Scope, Target};
 use crate::model::{self, Config};
 use crate::plan::{self, Plan, RenderOptions};
-use crate::state::Overlays;
 
 pub fn run(r: Resolved) -> anyhow::Result<i32> {
     let g = &r.director;
@@ -120,6 +119,9 @@ fn validate(out: &mut Out, files: &[std::path::PathBuf], quiet: bool) -> i32 {
         };
         match model::load(&text) {
             Ok(config) => {
+                for warning in crate::health::advice::warnings(&config) {
+                    eprintln!("{}: warning: {warning}", path.display());
+                }
                 if let Some(w) = ha_warning(&config) {
                     eprintln!("{}: {w}", path.display());
                 }
@@ -182,13 +184,12 @@ fn plan(
         anyhow::Ok((config?, director?))
     })?;
     let mut director = director;
-    let (want, notes) = wanted(&director, &config)?;
-    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
-    planned.plan.notes.extend(notes);
+    let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
+    let want = &wanted.desired;
     let mut stdout = Out::new();
     print_plan(&mut stdout, &planned.plan, format);
     if diff {
-        stdout.text(&render_diff(&planned.observed, &want, &planned.plan));
+        stdout.text(&render_diff(&planned.observed, want, &planned.plan));
     }
     if let Some(out) = out {
         planfile::write(
@@ -217,10 +218,16 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
     let config = load_here(g, file, &text)?;
     let mut director = Director::open(g)?;
-    let (want, notes) = wanted(&director, &config)?;
-    warn_notes(&notes);
+    let (wanted, mut planned) = super::oneshot::wanted(&mut director, g, &config)?;
+    warn_notes(&wanted.notes);
+    // The notes were logged; the report shows only the planner's own, as before.
+    planned.plan.notes.retain(|n| !wanted.notes.contains(n));
+    if let Some(records) = &wanted.records {
+        // Written ahead: a drain this apply starts is known before its weight 0 is set.
+        director.record_drains(records)?;
+    }
     let applied = director
-        .apply(target(&config, &want), &Scope::All)
+        .execute(target(&config, &wanted.desired), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", file.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
 }
@@ -229,11 +236,17 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
     let saved = planfile::read(path)?;
     let config = load_here(g, &saved.file, &saved.file_text)?;
     let mut director = Director::open(g)?;
-    let (want, notes) = wanted(&director, &config)?;
-    let mut planned = director.plan(target(&config, &want), &Scope::All)?;
-    planned.plan.notes.extend(notes);
+    let (wanted, planned) = super::oneshot::wanted(&mut director, g, &config)?;
+    let want = &wanted.desired;
+    // Drains under way count down and their connections come and go: not a change of plan.
+    let without_draining = |mut v: serde_json::Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("draining");
+        }
+        v
+    };
     if planfile::fingerprint(&planned.observed) != saved.live_fingerprint
-        || plan::render_json(&planned.plan) != saved.plan
+        || without_draining(plan::render_json(&planned.plan)) != without_draining(saved.plan.clone())
     {
         bail!(
             "the live state changed since the plan in {} was made; nothing was changed. Run `lvsync plan {} --out {}` again and review it",
@@ -242,17 +255,13 @@ fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> 
             path.display()
         );
     }
+    if let Some(records) = &wanted.records {
+        director.record_drains(records)?;
+    }
     let applied = director
-        .execute(target(&config, &want), &Scope::All, planned.plan)
+        .execute(target(&config, want), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", path.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
-}
-
-/// The desired state of this host's role, and the notes its plan carries (NAT routes on a real
-/// server, what lvsync cannot set up there).
-fn wanted(director: &Director, config: &Config) -> anyhow::Result<(crate::state::State, Vec<String>)> {
-    let facts = director.real_server_facts()?;
-    Ok(for_role(config, &Overlays::default(), facts.as_ref()))
 }
 
 fn warn_notes(notes: &[String]) {

@@ -7,6 +7,7 @@ mod commands;
 mod diff;
 mod import;
 mod offline;
+mod oneshot;
 mod output;
 mod packaging;
 mod planfile;

@@ -27,6 +27,30 @@ pub fn status(g: &Options, format: Format) -> anyhow::Result<i32> {
         svc.reals.iter().find(|(k, _)| k.to_string() == real).map(|(_, r)| r.weight)
     };
     let record = record.unwrap_or(Record { written: 0, services: vec![] });
+    // Drains a one-shot `apply` left, which the record (watch's) does not have.
+    let now = std::time::SystemTime::now();
+    let drains: Vec<serde_json::Value> = director
+        .inventory()?
+        .drains
+        .iter()
+        .filter(|((svc, real), _)| {
+            let (svc, real) = (svc.to_string(), real.to_string());
+            !record.services.iter().any(|s| {
+                s.service == svc && s.real_servers.iter().any(|r| r.real_server == real && r.drain_left_s.is_some())
+            })
+        })
+        .map(|((svc, real), d)| {
+            let unix = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            serde_json::json!({
+                "service": svc.to_string(),
+                "real_server": real.to_string(),
+                "kernel_weight": weight(&svc.to_string(), &real.to_string()),
+                "started": unix(d.started),
+                "deadline": unix(d.deadline),
+                "left_s": d.deadline.duration_since(now).map_or(0, |l| l.as_secs()),
+            })
+        })
+        .collect();
     let mut out = Out::new();
     match format {
         Format::Json => {
@@ -37,6 +61,9 @@ pub fn status(g: &Options, format: Format) -> anyhow::Result<i32> {
                     let real = r["real_server"].as_str().unwrap_or_default().to_string();
                     r["kernel_weight"] = weight(&service, &real).into();
                 }
+            }
+            if !drains.is_empty() {
+                value["drains"] = drains.into();
             }
             out.json(&value);
         }
@@ -67,6 +94,18 @@ pub fn status(g: &Options, format: Format) -> anyhow::Result<i32> {
                     }
                     out.line(&line);
                 }
+            }
+            if !drains.is_empty() {
+                out.line("draining after `apply` (the next `apply` or `watch` deletes them once idle or due):");
+            }
+            for d in &drains {
+                let kernel = d["kernel_weight"].as_u64().map_or("-".into(), |w| w.to_string());
+                out.line(&format!(
+                    "  {} of {}  kernel {kernel}  draining, {} s left",
+                    d["real_server"].as_str().unwrap_or_default(),
+                    d["service"].as_str().unwrap_or_default(),
+                    d["left_s"]
+                ));
             }
         }
     }

@@ -12,8 +12,10 @@
 //!    and real server, the [`pool::Action`] (weight 0, remove, or add the fallback) and the
 //!    reason `plan` prints. [`drain::Drains`] does the same for real servers leaving the file.
 
+pub mod advice;
 pub mod drain;
 pub mod limits;
+pub mod oneshot;
 pub mod pool;
 pub mod probe;
 pub mod runner;

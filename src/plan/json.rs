@@ -19,6 +19,9 @@ pub struct PlanJson<'a> {
     summary: SummaryJson,
     unmanaged: Vec<UnmanagedJson>,
     notes: &'a [String],
+    /// Real servers draining (not changes); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    draining: Vec<DrainingJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_writes: Option<usize>,
 }
@@ -30,6 +33,21 @@ struct ChangeJson<'a> {
     id: String,
     before: Option<Object<'a>>,
     after: Option<Object<'a>>,
+    /// Why a real server's change differs from the file alone (health, drain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct DrainingJson {
+    service: String,
+    real_server: String,
+    /// `null`: not read.
+    active_connections: Option<u32>,
+    /// Unix seconds.
+    started: u64,
+    deadline: u64,
+    left_s: u64,
 }
 
 /// A change's `before` or `after`: one variant per domain, each its domain's own type.
@@ -61,9 +79,10 @@ pub fn json(plan: &Plan) -> PlanJson<'_> {
         .changes
         .iter()
         .map(|c| {
+            let reason = real_of(c).and_then(|at| plan.reasons.get(&at)).map(String::as_str);
             let c = c.info();
             let (before, after) = c.json(plan);
-            ChangeJson { action: c.action().as_str(), kind: c.kind(), id: c.id(), before, after }
+            ChangeJson { action: c.action().as_str(), kind: c.kind(), id: c.id(), before, after, reason }
         })
         .collect();
     let s = plan.summary();
@@ -77,6 +96,18 @@ pub fn json(plan: &Plan) -> PlanJson<'_> {
             .map(|u| UnmanagedJson { id: u.key.to_string(), real_servers: u.reals })
             .collect(),
         notes: &plan.notes,
+        draining: plan
+            .draining
+            .iter()
+            .map(|d| DrainingJson {
+                service: d.service.to_string(),
+                real_server: d.real.to_string(),
+                active_connections: d.active,
+                started: d.started,
+                deadline: d.deadline,
+                left_s: d.left,
+            })
+            .collect(),
         kernel_writes: None,
     }
 }
@@ -84,4 +115,15 @@ pub fn json(plan: &Plan) -> PlanJson<'_> {
 /// The same as a JSON value (for saved plans, which compare them).
 pub fn render_json(plan: &Plan) -> serde_json::Value {
     serde_json::to_value(json(plan)).expect("plan JSON serializes")
+}
+
+/// The real server an IPVS real-server change is about.
+fn real_of(c: &super::Change) -> Option<(crate::state::ServiceKey, crate::state::RealKey)> {
+    use super::IpvsChange::{CreateReal, DeleteReal, UpdateReal};
+    match c {
+        super::Change::Ipvs(
+            CreateReal { service, key, .. } | UpdateReal { service, key, .. } | DeleteReal { service, key, .. },
+        ) => Some((*service, *key)),
+        _ => None,
+    }
 }

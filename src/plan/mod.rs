@@ -30,7 +30,7 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::state::{Inventory, Ownership, ServiceKey, State};
+use crate::state::{Inventory, Ownership, RealKey, ServiceKey, State};
 
 /// What a domain's planner compares.
 pub struct Input<'a> {
@@ -77,6 +77,25 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// The file's (or the inventory's) name of every service the plan mentions, for display.
     pub names: BTreeMap<ServiceKey, String>,
+    /// Why a real server's change is not what the file alone asks for (a health verdict, a
+    /// drain), shown after its line: `weight 1 -> 0 (health: down since 06:40:12, ...)`.
+    pub reasons: BTreeMap<(ServiceKey, RealKey), String>,
+    /// Real servers kept at weight 0 until idle or their deadline: shown, but not changes.
+    pub draining: Vec<Draining>,
+}
+
+/// A real server draining after it left the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draining {
+    pub service: ServiceKey,
+    pub real: RealKey,
+    /// Its active connections now; `None`: not known (not read).
+    pub active: Option<u32>,
+    /// Unix seconds.
+    pub started: u64,
+    pub deadline: u64,
+    /// Seconds until its deadline.
+    pub left: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -55,6 +55,18 @@ pub fn render_text(plan: &Plan, opts: RenderOptions) -> String {
             let _ = writeln!(out, "  = service {} ({reals})", u.key);
         }
     }
+    if !plan.draining.is_empty() {
+        if !plan.changes.is_empty() || !plan.unmanaged.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(
+            out,
+            "Draining (weight 0; deleted once idle or at their deadline, by the next `apply` or `watch`):"
+        );
+        for d in &plan.draining {
+            let _ = writeln!(out, "  {} {}", paint.sign(super::Action::Update), draining_line(plan, d));
+        }
+    }
     if !out.is_empty() {
         out.push('\n');
     }
@@ -69,4 +81,15 @@ pub fn render_text(plan: &Plan, opts: RenderOptions) -> String {
         );
     }
     out
+}
+
+/// `real server 10.0.0.2:80 of web: draining, weight 0, 3 active connections, 41 s left`.
+pub fn draining_line(plan: &Plan, d: &super::Draining) -> String {
+    let owner = plan.names.get(&d.service).cloned().unwrap_or_else(|| d.service.to_string());
+    let active = match d.active {
+        Some(1) => "1 active connection".to_string(),
+        Some(n) => format!("{n} active connections"),
+        None => "active connections unknown".to_string(),
+    };
+    format!("real server {} of {owner}: draining, weight 0, {active}, {} s left", d.real, d.left)
 }

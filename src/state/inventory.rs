@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Family, Owned, ServiceKey, SyncRole};
+use std::time::SystemTime;
+
+use super::{Family, Owned, RealOf, ServiceKey, SyncRole};
 
 /// What lvsync applied before: service ids with the name they had in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,4 +21,15 @@ pub struct Inventory {
     /// The IPVS sync daemons lvsync started: without `ipvs.sync`, a `managed` file stops these
     /// and leaves the others alone.
     pub sync: BTreeSet<SyncRole>,
+    /// Real servers that left the file and are kept at weight 0 until their connections end or
+    /// their deadline passes (a one-shot `apply` leaves them so; the next `apply` or `watch`
+    /// deletes them when due).
+    pub drains: BTreeMap<RealOf, DrainRecord>,
+}
+
+/// When a drain started, and when it ends at the latest (start + `drain_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrainRecord {
+    pub started: SystemTime,
+    pub deadline: SystemTime,
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use super::{RealKey, RealServer, ServiceKey, State};
+use super::{RealKey, RealServer, Service, ServiceKey, State};
 
 /// A real server of a service.
 pub type RealOf = (ServiceKey, RealKey);
@@ -27,6 +27,9 @@ pub struct Overlays {
     /// Real servers the file does not list but the kernel should hold (the fallback while no
     /// real server of its service is healthy).
     pub added: BTreeMap<RealOf, Added>,
+    /// Services that left the file but stay in the kernel (as observed, with no real servers of
+    /// their own) while their real servers drain; `drains` holds those.
+    pub kept: BTreeMap<ServiceKey, Service>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +54,11 @@ pub struct Drain {
 
 impl Overlays {
     pub fn is_empty(&self) -> bool {
-        self.weights.is_empty() && self.drains.is_empty() && self.removed.is_empty() && self.added.is_empty()
+        self.weights.is_empty()
+            && self.drains.is_empty()
+            && self.removed.is_empty()
+            && self.added.is_empty()
+            && self.kept.is_empty()
     }
 
     /// The services whose overlays differ between `self` and `other`: what a change of
@@ -78,12 +85,21 @@ impl Overlays {
         diff(&self.drains, &other.drains, &mut out);
         diff(&self.removed, &other.removed, &mut out);
         diff(&self.added, &other.added, &mut out);
+        for key in self.kept.keys().chain(other.kept.keys()) {
+            if self.kept.get(key) != other.kept.get(key) {
+                out.insert(*key);
+            }
+        }
         out
     }
 
     /// Lay the overlays over `state`: drains first (weight 0), then weight overrides (which a
-    /// drain's weight 0 beats), removals and additions. Only services `state` has are touched.
+    /// drain's weight 0 beats), removals and additions. Only services `state` has (or `kept`
+    /// adds) are touched.
     pub fn apply(&self, state: &mut State) {
+        for (key, svc) in &self.kept {
+            state.services.entry(*key).or_insert_with(|| Service { reals: BTreeMap::new(), ..svc.clone() });
+        }
         for ((service, key), added) in &self.added {
             if let Some(svc) = state.services.get_mut(service) {
                 svc.reals.entry(*key).or_insert(added.real);

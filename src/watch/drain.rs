@@ -10,8 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tracing::{info, warn};
 
 use crate::health::drain::{Drain, Step};
+use crate::health::oneshot::Carry;
 use crate::model::{Config, ServiceSpec};
-use crate::state::{self, Overlays, RealKey, RealOf, RealServer, ServiceKey};
+use crate::state::{self, Overlays, RealKey, RealOf, RealServer, Service, ServiceKey};
 
 /// The active connections of the real servers of these services, or why they cannot be read.
 pub type ConnsOf = Box<dyn FnMut(&[ServiceKey]) -> Result<BTreeMap<RealOf, u32>, String> + Send>;
@@ -23,6 +24,16 @@ struct Entry {
     real: RealServer,
     drain: Drain,
     reason: String,
+    /// Its service, when that left the file too: kept until its last real server is drained.
+    kept: Option<Service>,
+}
+
+/// Draining in `watch`: how to read the connections, and the drains found at start (real
+/// servers that left the file while `watch` was not running, and those a one-shot `apply`
+/// left draining).
+pub struct Setup {
+    pub conns: ConnsOf,
+    pub seed: Carry,
 }
 
 pub struct Draining {
@@ -42,7 +53,7 @@ impl Draining {
     pub fn leaving(&mut self, prev: &Config, next: &Config, now: SystemTime) {
         let next_reals: BTreeMap<ServiceKey, &BTreeMap<_, _>> =
             next.services.iter().map(|s| (s.key, &s.service.reals)).collect();
-        self.reals.retain(|(s, r), _| next_reals.get(s).is_some_and(|reals| !reals.contains_key(r)));
+        self.reals.retain(|(s, r), _| next_reals.get(s).is_none_or(|reals| !reals.contains_key(r)));
         self.start(prev.services.iter(), &next_reals, now);
     }
 
@@ -54,7 +65,8 @@ impl Draining {
         self.start(std::iter::once(prev), &next_reals, now);
     }
 
-    /// Start draining the busy real servers of `prev` that `next_reals` (by service) lacks.
+    /// Start draining the busy real servers of `prev` that `next_reals` (by service) lacks; a
+    /// service missing from `next_reals` left the file and is kept while they drain.
     fn start<'a>(
         &mut self,
         prev: impl Iterator<Item = &'a ServiceSpec>,
@@ -63,12 +75,19 @@ impl Draining {
     ) {
         let mut candidates = Vec::new();
         for old in prev {
-            let Some(reals) = next_reals.get(&old.key) else { continue };
+            let reals = next_reals.get(&old.key);
+            // The service leaves the file too: it is kept while its real servers drain.
+            let kept = reals.is_none().then(|| Service { reals: BTreeMap::new(), ..old.service.clone() });
+            for ((s, _), e) in self.reals.iter_mut() {
+                if *s == old.key && e.kept.is_none() {
+                    e.kept.clone_from(&kept);
+                }
+            }
             let timeout = old.health.drain_timeout;
             for (rk, real) in &old.service.reals {
                 let at = (old.key, *rk);
-                if !reals.contains_key(rk) && !timeout.is_zero() && !self.reals.contains_key(&at) {
-                    candidates.push((at, *real, timeout));
+                if !reals.is_some_and(|r| r.contains_key(rk)) && !timeout.is_zero() && !self.reals.contains_key(&at) {
+                    candidates.push((at, *real, timeout, kept.clone()));
                 }
             }
         }
@@ -85,7 +104,7 @@ impl Draining {
             }
         };
         let unknown = conns.is_empty();
-        for (at, real, timeout) in candidates {
+        for (at, real, timeout, kept) in candidates {
             let active = conns.get(&at).copied().unwrap_or(0);
             if active == 0 && !unknown {
                 continue;
@@ -96,7 +115,19 @@ impl Draining {
                 timeout.as_secs_f64()
             );
             info!(service = %at.0, real_server = %at.1, active, timeout_s = timeout.as_secs_f64(), "draining a real server that left the file");
-            self.reals.insert(at, Entry { real, drain, reason });
+            self.reals.insert(at, Entry { real, drain, reason, kept });
+            self.next_check.get_or_insert(Instant::now() + CHECK_EVERY);
+        }
+    }
+
+    /// Take over the drains found at start (see [`Setup`]).
+    pub fn seed(&mut self, seed: Carry) {
+        for (at, d) in seed.overlays.drains {
+            let Some(r) = seed.records.get(&at) else { continue };
+            let drain = Drain { started: r.started, deadline: r.deadline };
+            let kept = seed.overlays.kept.get(&at.0).map(|s| Service { reals: BTreeMap::new(), ..s.clone() });
+            info!(service = %at.0, real_server = %at.1, reason = %d.reason, "draining a real server that left the file before watch started");
+            self.reals.insert(at, Entry { real: d.real, drain, reason: d.reason, kept });
             self.next_check.get_or_insert(Instant::now() + CHECK_EVERY);
         }
     }
@@ -104,6 +135,9 @@ impl Draining {
     /// Lay the drains over `overlays`.
     pub fn overlay(&self, overlays: &mut Overlays) {
         for (at, e) in &self.reals {
+            if let Some(svc) = &e.kept {
+                overlays.kept.entry(at.0).or_insert_with(|| svc.clone());
+            }
             let d = state::Drain { real: e.real, until: e.drain.deadline, reason: e.reason.clone() };
             overlays.drains.insert(*at, d);
         }

@@ -183,6 +183,14 @@ impl<R: Reconciler> Engine<R> {
         self
     }
 
+    /// With drains found before the first reconcile (see [`super::drain::Setup`]).
+    pub fn with_drain_setup(mut self, setup: super::drain::Setup) -> Self {
+        let mut draining = Draining::new(setup.conns);
+        draining.seed(setup.seed);
+        self.draining = Some(draining);
+        self
+    }
+
     /// The overlays for `config` now: health verdicts and drains.
     fn overlays_now(&self, config: &Config) -> Overlays {
         let mut overlays = self.overlays_of.as_ref().map(|of| of(config)).unwrap_or_default();

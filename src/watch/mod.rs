@@ -13,6 +13,7 @@ pub mod log;
 pub mod metrics;
 pub mod partial;
 pub mod status;
+pub mod stored;
 pub mod touched;
 
 pub use log::{LogFormat, init_logging};
@@ -147,15 +148,45 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
     if let Err(diagnostics) = load(&text) {
         return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
     }
-    let director = Director::open(&opts.director)?;
+    let mut director = Director::open(&opts.director)?;
     // Its own netlink socket: reading connection counts never waits for a reconcile's.
     let mut ipvs =
         crate::ipvs::IpvsBackend::connect().map_err(|e| director::Error::from(crate::backend::Error::from(e)))?;
+    let seed = match load(&text) {
+        Ok(config) if director.real_server_facts()?.is_none() => first_drains(&mut director, &mut ipvs, &config)?,
+        _ => Default::default(),
+    };
     let conns: drain::ConnsOf =
         Box::new(move |keys| ipvs.active_conns(keys).map_err(|e| crate::error_chain::error_chain(&e)));
     let dir = opts.director.state_dir.clone();
     let listen = opts.metrics_listen.as_deref();
-    run_with(&opts.file, opts.resync_interval, listen, director, Box::new(load), Some(conns), Some(&dir))
+    let drains = drain::Setup { conns, seed };
+    run_with(&opts.file, opts.resync_interval, listen, director, Box::new(load), Some(drains), Some(&dir))
+}
+
+/// The real servers lvsync applied that left the file while `watch` was not running (or that a
+/// one-shot `apply` left draining): drained by the first reconcile, not deleted at once.
+fn first_drains(
+    director: &mut Director,
+    ipvs: &mut crate::ipvs::IpvsBackend,
+    config: &crate::model::Config,
+) -> Result<crate::health::oneshot::Carry, Error> {
+    use crate::health::oneshot;
+    let inventory = director.inventory()?;
+    let observed = director.observe_ipvs()?;
+    let file = crate::desired::desired(config, &Default::default());
+    let leaving = oneshot::leaving(&file, &observed, config.ownership, &inventory, &config.state());
+    if leaving.is_empty() {
+        return Ok(Default::default());
+    }
+    let conns = match ipvs.active_conns(&oneshot::services_of(&leaving)) {
+        Ok(c) => Some(c),
+        Err(err) => {
+            warn!(error = %crate::error_chain::error_chain(&err), "cannot read the active connections; real servers that left the file drain until their deadline");
+            None
+        }
+    };
+    Ok(oneshot::carry(config, &leaving, &observed, &inventory.drains, conns.as_ref(), SystemTime::now()))
 }
 
 enum Event {
@@ -173,7 +204,7 @@ pub fn run_with<R: Reconciler>(
     metrics_listen: Option<&str>,
     reconciler: R,
     parse: Parse,
-    drains: Option<drain::ConnsOf>,
+    drains: Option<drain::Setup>,
     state_dir: Option<&Path>,
 ) -> Result<(), Error> {
     let metrics = Arc::new(Metrics::new());
@@ -211,8 +242,8 @@ pub fn run_with<R: Reconciler>(
     let prober = health::start(tx.clone(), Event::Health, &metrics).map_err(Error::Health)?;
     let mut engine =
         Engine::new(file, reconciler, parse, metrics.clone(), resync_every).with_overlays(health::overlays_of(&prober));
-    if let Some(conns) = drains {
-        engine = engine.with_drains(conns);
+    if let Some(setup) = drains {
+        engine = engine.with_drain_setup(setup);
     }
     engine.start().map_err(|err| match err {
         StartError::Unreadable(detail) => Error::Read { path: file.to_path_buf(), detail },

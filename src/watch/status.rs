@@ -46,6 +46,13 @@ pub struct RealRecord {
     pub overlay: Option<String>,
     /// Seconds left of a drain.
     pub drain_left_s: Option<u64>,
+    /// The probed target's fingerprint ([`super::stored::fingerprint`]): a verdict is honoured
+    /// by `plan` and `apply` only for the same check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    /// `since`, in Unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_s: Option<u64>,
 }
 
 /// The record of `config` under `verdicts` and `overlays`.
@@ -79,6 +86,8 @@ pub fn record(config: &Config, verdicts: &Verdicts, overlays: &Overlays, now: Sy
                     .and_then(|(c, v)| v.last_error.as_ref().map(|e| format!("{}: {e}", c.target.kind.name()))),
                 overlay,
                 drain_left_s: overlays.drains.get(&at).map(|d| d.until.duration_since(now).map_or(0, |l| l.as_secs())),
+                check: verdict.map(|(c, _)| super::stored::fingerprint(&c.target)),
+                since_s: verdict.and_then(|(_, v)| v.since.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
             });
         }
         services.push(ServiceRecord { name: s.name.clone(), service: s.key.to_string(), real_servers: reals });

@@ -27,12 +27,16 @@ pub(super) fn line(change: &IpvsChange, plan: &Plan, out: &mut String) {
             writeln!(out, "{}{with}", service_label(plan, key))
         }
         IpvsChange::CreateReal { service, key, real } => {
-            writeln!(out, "{} {}", real_label(plan, service, key), describe_real(real))
+            let why = reason(plan, service, key);
+            writeln!(out, "{} {}{why}", real_label(plan, service, key), describe_real(real))
         }
         IpvsChange::UpdateReal { service, key, before, after } => {
-            writeln!(out, "{}: {}", real_label(plan, service, key), real_diff(before, after))
+            let why = reason(plan, service, key);
+            writeln!(out, "{}: {}{why}", real_label(plan, service, key), real_diff(before, after))
         }
-        IpvsChange::DeleteReal { service, key, .. } => writeln!(out, "{}", real_label(plan, service, key)),
+        IpvsChange::DeleteReal { service, key, .. } => {
+            writeln!(out, "{}{}", real_label(plan, service, key), reason(plan, service, key))
+        }
         IpvsChange::SetTimeouts { before, after } => writeln!(out, "ipvs timeouts: {}", timeouts_diff(before, after)),
     };
 }
@@ -43,6 +47,11 @@ fn service_label(plan: &Plan, key: &ServiceKey) -> String {
         Some(name) => format!("service {name} ({key})"),
         None => format!("service {key}"),
     }
+}
+
+/// ` (health: down since ...)`: why the change differs from the file alone, or nothing.
+fn reason(plan: &Plan, service: &ServiceKey, key: &RealKey) -> String {
+    plan.reasons.get(&(*service, *key)).map_or(String::new(), |r| format!(" ({r})"))
 }
 
 fn real_label(plan: &Plan, service: &ServiceKey, key: &RealKey) -> String {

@@ -1,0 +1,104 @@
+//! What `plan` and `apply` want besides the file: the health verdicts `watch` left in the state
+//! dir (a real server found down stays out), and the drains of real servers that left the file
+//! (weight 0 until idle or their deadline, kept in the inventory between runs).
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use crate::desired::{desired, for_role};
+use crate::director::{Director, Options, Planned, Scope, Target};
+use crate::health::{advice, oneshot, pool};
+use crate::model::Config;
+use crate::plan::{self, Draining, Plan};
+use crate::state::{DrainRecord, Overlays, RealOf, State};
+use crate::watch::{status, stored};
+
+pub(super) struct Wanted {
+    pub desired: State,
+    pub notes: Vec<String>,
+    /// Why real servers differ from the file, and the drains under way: for the plan.
+    pub reasons: BTreeMap<RealOf, String>,
+    pub draining: Vec<Draining>,
+    /// The drains to keep in the inventory (`None` on a real server: nothing drains there).
+    pub records: Option<BTreeMap<RealOf, DrainRecord>>,
+}
+
+impl Wanted {
+    pub fn annotate(&self, plan: &mut Plan) {
+        plan.notes.extend(self.notes.iter().cloned());
+        plan.reasons.extend(self.reasons.iter().map(|(k, v)| (*k, v.clone())));
+        plan.draining.extend(self.draining.iter().cloned());
+    }
+}
+
+/// The desired state of this host's role, with the stored verdicts and the drains laid over it,
+/// and its plan (annotated): the kernel is read once.
+pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> anyhow::Result<(Wanted, Planned)> {
+    let facts = director.real_server_facts()?;
+    if facts.is_some() {
+        let (desired, notes) = for_role(config, &Overlays::default(), facts.as_ref());
+        let mut planned = director.plan(Target { desired: &desired, ownership: config.ownership }, &Scope::All)?;
+        let (reasons, draining) = (BTreeMap::new(), Vec::new());
+        let wanted = Wanted { desired, notes, reasons, draining, records: None };
+        wanted.annotate(&mut planned.plan);
+        return Ok((wanted, planned));
+    }
+    let now = SystemTime::now();
+    let mut notes = advice::warnings(config);
+    let verdicts = match status::load(&g.state_dir) {
+        Ok(status::Loaded::Record(record)) => {
+            let (verdicts, note) = stored::verdicts(config, &record, now);
+            notes.extend(note);
+            verdicts
+        }
+        Ok(_) => Default::default(),
+        Err(err) => {
+            notes.push(format!(
+                "the health verdicts in the state dir cannot be read ({}); planning without them",
+                crate::error_chain::error_chain(&err)
+            ));
+            Default::default()
+        }
+    };
+    let mut overlays = pool::state_overlays(config, &verdicts);
+    let mut reasons: BTreeMap<RealOf, String> = overlays.weights.iter().map(|(k, w)| (*k, w.reason.clone())).collect();
+    reasons.extend(overlays.removed.iter().map(|(k, r)| (*k, r.clone())));
+    reasons.extend(overlays.added.iter().map(|(k, a)| (*k, a.reason.clone())));
+
+    let inventory = director.inventory()?;
+    let mut want = desired(config, &overlays);
+    let mut planned = director.plan(Target { desired: &want, ownership: config.ownership }, &Scope::All)?;
+    let leaving = oneshot::leaving_in(&planned.plan.changes, &config.state());
+    let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };
+    if conns.is_none() {
+        notes.push(
+            "the active connections of real servers that left the file cannot be read: they drain until their deadline"
+                .into(),
+        );
+    }
+    let carry = oneshot::carry(config, &leaving, &planned.observed, &inventory.drains, conns.as_ref(), now);
+    if !carry.overlays.is_empty() {
+        overlays.drains = carry.overlays.drains;
+        overlays.kept = carry.overlays.kept;
+        want = desired(config, &overlays);
+        // The same observation, planned again with the drains: a pure step.
+        planned.plan = plan::plan(&want, &planned.observed, config.ownership, &inventory);
+    }
+    reasons.extend(carry.reasons);
+    let wanted = Wanted { desired: want, notes, reasons, draining: carry.draining, records: Some(carry.records) };
+    wanted.annotate(&mut planned.plan);
+    Ok((wanted, planned))
+}
+
+/// Active connections from the kernel, on a netlink socket of their own; `None` (logged) when
+/// they cannot be read.
+fn active_conns(services: &[crate::state::ServiceKey]) -> Option<BTreeMap<RealOf, u32>> {
+    let read = crate::ipvs::IpvsBackend::connect().and_then(|mut ipvs| ipvs.active_conns(services));
+    match read {
+        Ok(conns) => Some(conns),
+        Err(err) => {
+            tracing::warn!(error = %crate::error_chain::error_chain(&err), "cannot read the active connections");
+            None
+        }
+    }
+}
