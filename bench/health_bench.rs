@@ -89,7 +89,8 @@ fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
                 loop {
                     match conn.read(&mut buf).await {
                         Ok(n @ 1..) => seen.extend_from_slice(&buf[..n]),
-                        Ok(0) if seen.is_empty() => {
+                        // A TCP check closes with a FIN (read gives 0) or a reset (an error).
+                        Ok(0) | Err(_) if seen.is_empty() => {
                             answered.fetch_add(1, Ordering::Relaxed);
                             break;
                         }

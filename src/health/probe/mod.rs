@@ -138,7 +138,15 @@ impl<P: Probe> Probe for Arc<P> {
 }
 
 async fn connect(addr: SocketAddr) -> Result<TcpStream, ProbeError> {
-    // No socket options: an HTTP probe writes its request in one piece (Nagle does not delay
-    // it), and each option is a system call more per probe, thousands a second at scale.
-    TcpStream::connect(addr).await.map_err(ProbeError::Connect)
+    // One socket option only: an HTTP probe writes its request in one piece (Nagle does not
+    // delay it), and each option is a system call more per probe, thousands a second at scale.
+    let stream = TcpStream::connect(addr).await.map_err(ProbeError::Connect)?;
+    // A zero linger: the probe's socket is closed with a reset instead of the FIN exchange, as
+    // HAProxy closes its checks. That is two segments less for each end to handle and no socket
+    // left in TIME_WAIT for 60 s (480,000 of them at 8,000 probes a second, which every connect
+    // must then step over to find a free port). The probe is over when the socket is dropped:
+    // a TCP check once connected, an HTTP one once its response is read. Failing to set it
+    // changes no verdict; the socket then closes the ordinary way.
+    let _ = stream.set_zero_linger();
+    Ok(stream)
 }
