@@ -17,17 +17,12 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lvsync::lab::netns::Netns;
+use uml_support::sh;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The file: `web` on port 80 with `reals` (last octet of 10.2.N.2), and `extra` on 8080 with
@@ -51,17 +46,10 @@ fn file(reals: &[u8], with_extra: bool, probe_rs3: bool) -> String {
 }
 
 fn network() {
-    sh("sysctl -qw net.ipv4.ip_forward=1 && ip link add vip0 type dummy && ip link set vip0 up \
-        && ip addr add 192.168.2.110/32 dev vip0");
-    for (ns, net) in [("rs1", "10.2.1"), ("rs2", "10.2.2"), ("rs3", "10.2.3"), ("client", "10.9.0")] {
-        sh(&format!(
-            "ip netns add {ns} && ip link add d-{ns} type veth peer name eth0 netns {ns} \
-             && ip addr add {net}.1/24 dev d-{ns} && ip link set d-{ns} up \
-             && ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip link set eth0 up \
-             && ip netns exec {ns} ip addr add {net}.2/24 dev eth0 \
-             && ip netns exec {ns} ip route add default via {net}.1"
-        ));
-    }
+    uml_support::star_network(
+        "192.168.2.110",
+        &[("rs1", "10.2.1"), ("rs2", "10.2.2"), ("rs3", "10.2.3"), ("client", "10.9.0")],
+    );
 }
 
 /// A responder answering its name on every line, until the connection closes.

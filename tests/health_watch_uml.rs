@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lvsync::lab::netns::Netns;
+use uml_support::sh;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 const INTERVAL: f64 = 0.5;
@@ -24,12 +25,6 @@ const FALL: u32 = 2;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn file() -> String {
@@ -63,17 +58,10 @@ services:
 
 /// The client's namespace, three real servers' namespaces, each on a veth to the director.
 fn network() {
-    sh("sysctl -qw net.ipv4.ip_forward=1 && ip link add vip0 type dummy && ip link set vip0 up \
-        && ip addr add 192.168.2.110/32 dev vip0");
-    for (ns, net) in [("rs1", "10.2.1"), ("rs2", "10.2.2"), ("rs3", "10.2.3"), ("client", "10.9.0")] {
-        sh(&format!(
-            "ip netns add {ns} && ip link add d-{ns} type veth peer name eth0 netns {ns} \
-             && ip addr add {net}.1/24 dev d-{ns} && ip link set d-{ns} up \
-             && ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip link set eth0 up \
-             && ip netns exec {ns} ip addr add {net}.2/24 dev eth0 \
-             && ip netns exec {ns} ip route add default via {net}.1"
-        ));
-    }
+    uml_support::star_network(
+        "192.168.2.110",
+        &[("rs1", "10.2.1"), ("rs2", "10.2.2"), ("rs3", "10.2.3"), ("client", "10.9.0")],
+    );
 }
 
 /// An HTTP responder answering its name; `stop` closes its listener (connections refused),

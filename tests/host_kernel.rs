@@ -7,7 +7,6 @@
 mod uml_support;
 
 use std::path::Path;
-use std::process::Command;
 
 use lvsync::desired::host::{director, nat_warnings, real_server};
 use lvsync::host::HostSystem;
@@ -15,15 +14,10 @@ use lvsync::model::load;
 use lvsync::plan::HostChange;
 use lvsync::plan::host::diff;
 use lvsync::state::{HostState, Owned, SysctlKey};
+use uml_support::sh;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn proc_sys(key: &str) -> String {

@@ -22,15 +22,10 @@ use lvsync::host::HostSystem;
 use lvsync::model::{Config, load};
 use lvsync::plan::host::diff;
 use lvsync::state::{HostState, Owned, SysctlKey};
+use uml_support::sh;
 
 fn scratch() -> &'static Path {
     Path::new(env!("CARGO_TARGET_TMPDIR"))
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh");
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Move the calling thread into the namespace `ip netns add NAME` made.

@@ -12,6 +12,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use uml_support::sh;
 
 const LVSYNC: &str = env!("CARGO_BIN_EXE_lvsync");
 const VIP: &str = "192.168.2.110:80";
@@ -48,12 +49,6 @@ firewall:
 const BROKEN_LINE: usize = 11;
 fn broken() -> String {
     director(1).replace("        weight: 1\n", "        wieght: 1\n")
-}
-
-fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().unwrap();
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The weight of 10.1.0.1 in the kernel's table, as ipvsadm shows it.

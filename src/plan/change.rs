@@ -13,6 +13,16 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action that turns `before` into `after`: an object that was not there is created, one
+    /// that goes is deleted, anything else is updated.
+    pub fn between<T>(before: &Option<T>, after: &Option<T>) -> Action {
+        match (before, after) {
+            (None, _) => Action::Create,
+            (_, None) => Action::Delete,
+            _ => Action::Update,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",

@@ -46,11 +46,7 @@ impl DomainChange for ChainChange {
     }
 
     fn action(&self) -> Action {
-        match (&self.before, &self.after) {
-            (None, _) => Action::Create,
-            (_, None) => Action::Delete,
-            _ => Action::Update,
-        }
+        Action::between(&self.before, &self.after)
     }
 
     fn kind(&self) -> &'static str {

@@ -53,11 +53,7 @@ impl DomainChange for SyncChange {
     }
 
     fn action(&self) -> Action {
-        match (&self.before, &self.after) {
-            (None, _) => Action::Create,
-            (_, None) => Action::Delete,
-            _ => Action::Update,
-        }
+        Action::between(&self.before, &self.after)
     }
 
     fn kind(&self) -> &'static str {

@@ -42,11 +42,7 @@ pub enum Setting {
 
 impl SettingChange {
     pub fn action(&self) -> Action {
-        match (&self.before, &self.after) {
-            (None, _) => Action::Create,
-            (_, None) => Action::Delete,
-            _ => Action::Update,
-        }
+        Action::between(&self.before, &self.after)
     }
 
     pub fn kind(&self) -> &'static str {

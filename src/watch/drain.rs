@@ -78,9 +78,11 @@ impl Draining {
             let reals = next_reals.get(&old.key);
             // The service leaves the file too: it is kept while its real servers drain.
             let kept = reals.is_none().then(|| Service { reals: BTreeMap::new(), ..old.service.clone() });
-            for ((s, _), e) in self.reals.iter_mut() {
-                if *s == old.key && e.kept.is_none() {
-                    e.kept.clone_from(&kept);
+            if kept.is_some() {
+                for ((s, _), e) in self.reals.iter_mut() {
+                    if *s == old.key && e.kept.is_none() {
+                        e.kept.clone_from(&kept);
+                    }
                 }
             }
             let timeout = old.health.drain_timeout;

@@ -56,3 +56,29 @@ pub fn test_in_kernel(name: &str, scratch: &Path, body: impl FnOnce()) {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// Run `cmd` with `sh -c` inside the kernel; it must succeed. Its standard output.
+pub fn sh(cmd: &str) -> String {
+    let out = std::process::Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A NAT director: `vip` on a dummy device, and one namespace per `(name, /24 prefix)` on a veth
+/// (`d-NAME`, the director's side, holds PREFIX.1; the namespace's `eth0` PREFIX.2, routed
+/// through the director).
+pub fn star_network(vip: &str, spokes: &[(&str, &str)]) {
+    sh(&format!(
+        "sysctl -qw net.ipv4.ip_forward=1 && ip link add vip0 type dummy && ip link set vip0 up \
+         && ip addr add {vip}/32 dev vip0"
+    ));
+    for (ns, net) in spokes {
+        sh(&format!(
+            "ip netns add {ns} && ip link add d-{ns} type veth peer name eth0 netns {ns} \
+             && ip addr add {net}.1/24 dev d-{ns} && ip link set d-{ns} up \
+             && ip netns exec {ns} ip link set lo up && ip netns exec {ns} ip link set eth0 up \
+             && ip netns exec {ns} ip addr add {net}.2/24 dev eth0 \
+             && ip netns exec {ns} ip route add default via {net}.1"
+        ));
+    }
+}
