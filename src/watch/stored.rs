@@ -4,9 +4,10 @@
 //! until found down); a verdict counts only for a real server the file still probes with the
 //! same check, and only from a record written within [`MAX_AGE`].
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::status::Record;
+use super::status::{RealRecord, Record};
 use crate::health::pool::Verdicts;
 use crate::health::spec::Target;
 use crate::health::verdict::{Outcome, State, Verdict};
@@ -42,11 +43,17 @@ pub fn verdicts(config: &Config, record: &Record, now: SystemTime) -> (Verdicts,
         );
         return (out, Some(note));
     }
-    for s in &config.services {
-        let Some(stored) = record.services.iter().find(|r| r.service == s.key.to_string()) else { continue };
+    // Indexed once: a 20,000-service record must not be scanned once per service.
+    let by_service: HashMap<&str, HashMap<&str, &RealRecord>> = record
+        .services
+        .iter()
+        .map(|s| (s.service.as_str(), s.real_servers.iter().map(|r| (r.real_server.as_str(), r)).collect()))
+        .collect();
+    for s in config.services.iter().filter(|s| !s.health.checks.is_empty()) {
+        let Some(stored) = by_service.get(s.key.to_string().as_str()) else { continue };
         for (rk, check) in &s.health.checks {
-            let (real, print) = (rk.to_string(), fingerprint(&check.target));
-            let Some(r) = stored.real_servers.iter().find(|r| r.real_server == real) else { continue };
+            let Some(r) = stored.get(rk.to_string().as_str()) else { continue };
+            let print = fingerprint(&check.target);
             if r.health != "down" || r.check.as_deref() != Some(print.as_str()) {
                 continue;
             }
