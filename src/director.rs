@@ -186,20 +186,20 @@ impl Director {
         Ok(Some(RealServerFacts { own, routes }))
     }
 
-    pub fn inventory(&self) -> Result<Inventory, Error> {
-        Ok(self.dir.load()?)
+    pub fn inventory(&mut self) -> Result<Inventory, Error> {
+        self.load_inventory()
     }
 
     /// Keep exactly these drains in the inventory (a one-shot `apply`, before it changes the
     /// kernel): the next `apply` or `watch` finishes them.
     pub fn record_drains(
-        &self,
+        &mut self,
         drains: &BTreeMap<crate::state::RealOf, crate::state::DrainRecord>,
     ) -> Result<(), Error> {
-        let mut inventory = self.dir.load()?;
+        let mut inventory = self.load_inventory()?;
         if inventory.drains != *drains {
             inventory.drains = drains.clone();
-            self.dir.save(&inventory)?;
+            self.save_inventory(&inventory)?;
         }
         Ok(())
     }
