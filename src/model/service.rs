@@ -134,11 +134,20 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         let ctx = RealCtx { key, family, service_port, forward: default_forward, forward_word: forward, tunnel };
         let resolved = real_server(c, &rpath, r, &ctx);
         // Duplicates are found even among real servers with other problems.
-        let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
-            Some(p) => u16::try_from(p).ok(),
-            None => Some(service_port),
-        });
-        let Some(rkey) = written.map(|(address, port)| RealKey { address, port }) else { continue };
+        let written = match &resolved {
+            Some((key, _)) => Some(*key),
+            None => r
+                .address
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+                .zip(match r.port {
+                    Some(p) => u16::try_from(p).ok(),
+                    None => Some(service_port),
+                })
+                .map(|(address, port)| RealKey { address, port }),
+        };
+        let Some(rkey) = written else { continue };
         match seen.entry(rkey) {
             Entry::Occupied(first) => c.err(
                 &format!("{}.address", rpath()),
