@@ -5,6 +5,31 @@ use std::net::IpAddr;
 use super::diag::{Diagnostic, Diagnostics, cut_values};
 use super::positions::{Lookup, Role};
 
+/// A YAML path (`services[3].real_servers[0].weight`), written out only when a problem needs
+/// it: a valid file of 20,000 services has hundreds of thousands of paths, and formatting them
+/// all took a fifth of `validate`. A closure that formats the path is one.
+pub trait Path {
+    fn text(&self) -> String;
+}
+
+impl Path for str {
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Path for String {
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl<F: Fn() -> String> Path for F {
+    fn text(&self) -> String {
+        self()
+    }
+}
+
 pub struct Checker<'a> {
     text: &'a str,
     /// Each problem with the role of its node; positions are found in one pass at the end, and
@@ -18,17 +43,17 @@ impl<'a> Checker<'a> {
     }
 
     /// A problem with the value at `path`.
-    pub fn err(&mut self, path: &str, message: impl Into<String>) {
+    pub fn err(&mut self, path: &(impl Path + ?Sized), message: impl Into<String>) {
         self.push(path, Role::Value, message.into());
     }
 
     /// A problem with the key of the entry at `path` (a key that should not be there).
-    pub fn err_key(&mut self, path: &str, message: impl Into<String>) {
+    pub fn err_key(&mut self, path: &(impl Path + ?Sized), message: impl Into<String>) {
         self.push(path, Role::Key, message.into());
     }
 
-    fn push(&mut self, path: &str, role: Role, message: String) {
-        let d = Diagnostic { path: path.to_string(), line: None, column: None, message: cut_values(message) };
+    fn push(&mut self, path: &(impl Path + ?Sized), role: Role, message: String) {
+        let d = Diagnostic { path: path.text(), line: None, column: None, message: cut_values(message) };
         self.found.push((d, role));
     }
 
@@ -57,7 +82,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An integer in `lo..=hi`; `what` names it in the message (`weight`).
-    pub fn int(&mut self, path: &str, value: i64, lo: i64, hi: i64, what: &str) -> Option<u32> {
+    pub fn int(&mut self, path: &(impl Path + ?Sized), value: i64, lo: i64, hi: i64, what: &str) -> Option<u32> {
         if (lo..=hi).contains(&value) {
             // Every range used in the file fits u32.
             return u32::try_from(value).ok();
@@ -67,7 +92,13 @@ impl<'a> Checker<'a> {
     }
 
     /// One of a fixed set of words.
-    pub fn word<'w>(&mut self, path: &str, value: &str, allowed: &[&'w str], what: &str) -> Option<&'w str> {
+    pub fn word<'w>(
+        &mut self,
+        path: &(impl Path + ?Sized),
+        value: &str,
+        allowed: &[&'w str],
+        what: &str,
+    ) -> Option<&'w str> {
         if let Some(w) = allowed.iter().find(|w| **w == value) {
             return Some(w);
         }
@@ -81,7 +112,7 @@ impl<'a> Checker<'a> {
     }
 
     /// An IPv4 or IPv6 address literal.
-    pub fn ip(&mut self, path: &str, value: &str, what: &str) -> Option<IpAddr> {
+    pub fn ip(&mut self, path: &(impl Path + ?Sized), value: &str, what: &str) -> Option<IpAddr> {
         if let Ok(ip) = value.trim().parse::<IpAddr>() {
             return Some(ip);
         }
@@ -102,7 +133,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A name matching `[a-z0-9][a-z0-9._-]{0,max_tail}`.
-    pub fn name(&mut self, path: &str, value: &str, max_tail: usize, what: &str) -> bool {
+    pub fn name(&mut self, path: &(impl Path + ?Sized), value: &str, max_tail: usize, what: &str) -> bool {
         let mut chars = value.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));

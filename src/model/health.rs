@@ -33,12 +33,17 @@ pub fn service_health(c: &mut Checker, path: &str, s: &raw::Service, ctx: &RealC
     let mut checks = BTreeMap::new();
     let mut keys = BTreeSet::new();
     for (j, r) in s.real_servers.iter().enumerate() {
-        let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
-            Some(p) => u16::try_from(p).ok(),
-            None => Some(ctx.service_port),
-        });
-        let key = written.map(|(address, port)| RealKey { address, port });
-        keys.extend(key);
+        // Parsed only when needed: most real servers of a big file have no health of their own.
+        let key = || {
+            let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
+                Some(p) => u16::try_from(p).ok(),
+                None => Some(ctx.service_port),
+            });
+            written.map(|(address, port)| RealKey { address, port })
+        };
+        if s.fallback.is_some() {
+            keys.extend(key());
+        }
         let own_before = c.count();
         let own = r.health.as_deref().map(|h| partial(c, &format!("{path}.real_servers[{j}].health"), h));
         let merged = match (&base, &own) {
@@ -53,7 +58,7 @@ pub fn service_health(c: &mut Checker, path: &str, s: &raw::Service, ctx: &RealC
         if !base_ok || c.count() != own_before {
             continue;
         }
-        if let Some(key) = key
+        if let Some(key) = key()
             && let Some(check) = resolve(&mut problems, &merged, key)
         {
             checks.insert(key, check);

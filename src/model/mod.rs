@@ -8,6 +8,7 @@ mod config;
 mod diag;
 mod export;
 mod export_check;
+mod fast;
 mod firewall;
 mod ha;
 mod health;
@@ -60,6 +61,14 @@ pub fn parse(text: &str) -> Result<raw::File, Diagnostics> {
             message: "the file is empty; a desired-state file starts with `version: 1` and lists `services:`".into(),
         }]));
     }
+    if let Some(file) = fast::parse(text) {
+        return Ok(file);
+    }
+    parse_saphyr(text)
+}
+
+/// [`parse`] by serde-saphyr: the whole of YAML, and every error with its position.
+fn parse_saphyr(text: &str) -> Result<raw::File, Diagnostics> {
     // No cap on the number of nodes: a file of 20,000 services has millions, and the file's
     // size bounds them (see `read_file`). What stays bounded is what can grow beyond the file:
     // nesting depth, and the events that aliases replay (an alias bomb).

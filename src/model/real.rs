@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use super::check::Checker;
+use super::check::{Checker, Path};
 use super::raw;
 use super::service::{FORWARDS, family_text};
 use crate::state::{Family, Forward, RealKey, RealServer, ServiceKey, Tunnel, TunnelChecksum, TunnelType};
@@ -71,9 +71,14 @@ pub struct RealCtx<'a> {
     pub tunnel: Option<Tunnel>,
 }
 
-pub fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealCtx) -> Option<(RealKey, RealServer)> {
+pub fn real_server(
+    c: &mut Checker,
+    path: &(impl Path + ?Sized),
+    r: &raw::RealServer,
+    ctx: &RealCtx,
+) -> Option<(RealKey, RealServer)> {
     let before = c.count();
-    let at = |field: &str| format!("{path}.{field}");
+    let at = |field: &'static str| move || format!("{}.{field}", path.text());
     let address = c.ip(&at("address"), &r.address, "real server address");
     if let Some(ip) = address {
         real_usable(c, &at("address"), &r.address, ip);
@@ -117,9 +122,9 @@ pub fn real_server(c: &mut Checker, path: &str, r: &raw::RealServer, ctx: &RealC
         Some(f) => c.word(&at("forward"), f, &FORWARDS, "forwarding method"),
         None => ctx.forward_word,
     };
-    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
+    let own_tunnel = r.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel")(), t));
     if r.tunnel.is_some() {
-        tunnel_needs_tun(c, &at("tunnel"), "real server", word);
+        tunnel_needs_tun(c, &at("tunnel")(), "real server", word);
     }
     let forward = match (&r.forward, &r.tunnel) {
         (None, None) => ctx.forward,
@@ -169,7 +174,7 @@ pub(super) fn tunnel_needs_tun(c: &mut Checker, path: &str, who: &str, forward: 
     }
 }
 
-fn real_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
+fn real_usable(c: &mut Checker, path: &(impl Path + ?Sized), text: &str, ip: IpAddr) {
     let why = super::service::not_unicast(ip).or(ip.is_loopback().then_some("a loopback address"));
     if let Some(why) = why {
         c.err(

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::check::{Checker, first_at};
+use super::check::{Checker, Path, first_at};
 use super::config::ServiceSpec;
 use super::raw;
 use super::real::{RealCtx, real_server, to_forward, tunnel, tunnel_needs_tun};
@@ -17,11 +17,11 @@ pub const FORWARDS: [&str; 3] = ["dr", "nat", "tun"];
 pub const MAX_TIMEOUT: i64 = 2_147_483;
 const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 300;
 
-pub fn protocol(c: &mut Checker, path: &str, value: &str) -> Option<Protocol> {
+pub fn protocol(c: &mut Checker, path: &(impl Path + ?Sized), value: &str) -> Option<Protocol> {
     c.word(path, value, &Protocol::ALL.map(Protocol::name), "protocol").and_then(Protocol::from_name)
 }
 
-pub fn family(c: &mut Checker, path: &str, value: &str) -> Option<Family> {
+pub fn family(c: &mut Checker, path: &(impl Path + ?Sized), value: &str) -> Option<Family> {
     c.word(path, value, &Family::ALL.map(Family::name), "family").and_then(Family::from_name)
 }
 
@@ -80,7 +80,7 @@ pub fn services(c: &mut Checker, services: &[raw::Service]) -> Vec<ServiceSpec> 
 /// The identity as soon as it is known (to find duplicates), and the whole service if right.
 fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>, Option<ServiceSpec>) {
     let before = c.count();
-    let at = |field: &str| format!("{path}.{field}");
+    let at = |field: &'static str| move || format!("{path}.{field}");
     c.name(&at("name"), &s.name, 62, "service name");
 
     let key = service_key(c, path, s);
@@ -95,9 +95,9 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         None => Some(Scheduler::Wlc),
     };
     let sched_flags =
-        scheduler.as_ref().and_then(|sch| sched_flags(c, &at("scheduler_flags"), &s.scheduler_flags, sch));
+        scheduler.as_ref().and_then(|sch| sched_flags(c, &at("scheduler_flags")(), &s.scheduler_flags, sch));
     let persistence = match (&s.persistence, family) {
-        (Some(p), Some(f)) => persistence(c, &at("persistence"), p, f).map(Some),
+        (Some(p), Some(f)) => persistence(c, &at("persistence")(), p, f).map(Some),
         (None, _) => Some(None),
         (Some(_), None) => None,
     };
@@ -121,27 +121,36 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         Some(f) => c.word(&at("forward"), f, &FORWARDS, "forwarding method"),
         None => Some("dr"),
     };
-    let tunnel = s.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel"), t));
+    let tunnel = s.tunnel.as_ref().and_then(|t| tunnel(c, &at("tunnel")(), t));
     if s.tunnel.is_some() {
-        tunnel_needs_tun(c, &at("tunnel"), "service", forward);
+        tunnel_needs_tun(c, &at("tunnel")(), "service", forward);
     }
     let default_forward = forward.map(|f| to_forward(f, tunnel));
 
     let mut reals = BTreeMap::new();
     let mut seen: BTreeMap<RealKey, usize> = BTreeMap::new();
     for (j, r) in s.real_servers.iter().enumerate() {
-        let rpath = format!("{path}.real_servers[{j}]");
+        let rpath = || format!("{path}.real_servers[{j}]");
         let ctx = RealCtx { key, family, service_port, forward: default_forward, forward_word: forward, tunnel };
         let resolved = real_server(c, &rpath, r, &ctx);
         // Duplicates are found even among real servers with other problems.
-        let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
-            Some(p) => u16::try_from(p).ok(),
-            None => Some(service_port),
-        });
-        let Some(rkey) = written.map(|(address, port)| RealKey { address, port }) else { continue };
+        let written = match &resolved {
+            Some((key, _)) => Some(*key),
+            None => r
+                .address
+                .trim()
+                .parse::<IpAddr>()
+                .ok()
+                .zip(match r.port {
+                    Some(p) => u16::try_from(p).ok(),
+                    None => Some(service_port),
+                })
+                .map(|(address, port)| RealKey { address, port }),
+        };
+        let Some(rkey) = written else { continue };
         match seen.entry(rkey) {
             Entry::Occupied(first) => c.err(
-                &format!("{rpath}.address"),
+                &format!("{}.address", rpath()),
                 format!(
                     "real server `{rkey}` is listed twice in service `{}` ({}); a real server (address + port) may appear once per service",
                     s.name,
@@ -176,7 +185,7 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
 }
 
 fn service_key(c: &mut Checker, path: &str, s: &raw::Service) -> Option<ServiceKey> {
-    let at = |field: &str| format!("{path}.{field}");
+    let at = |field: &'static str| move || format!("{path}.{field}");
     match (&s.vip, s.fwmark) {
         (Some(_), Some(_)) => {
             c.err_key(
@@ -255,7 +264,7 @@ pub(super) fn not_unicast(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
-fn vip_usable(c: &mut Checker, path: &str, text: &str, ip: IpAddr) {
+fn vip_usable(c: &mut Checker, path: &(impl Path + ?Sized), text: &str, ip: IpAddr) {
     if let Some(why) = not_unicast(ip) {
         c.err(
             path,
