@@ -2,13 +2,12 @@
 //! `min_healthy`, `fallback` and `drain_timeout`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::time::Duration;
 
 use super::check::Checker;
 use super::health_check::{HttpPart, Partial, partial, seconds, sub_keys_match};
 use super::raw;
-use super::real::{RealCtx, real_server};
+use super::real::{RealCtx, real_server, written_key};
 use crate::state::RealKey;
 use crate::state::health::{
     Check, DEFAULT_DRAIN_TIMEOUT, DEFAULT_FALL, DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_TIMEOUT, Http, Kind,
@@ -34,13 +33,7 @@ pub fn service_health(c: &mut Checker, path: &str, s: &raw::Service, ctx: &RealC
     let mut keys = BTreeSet::new();
     for (j, r) in s.real_servers.iter().enumerate() {
         // Parsed only when needed: most real servers of a big file have no health of their own.
-        let key = || {
-            let written = r.address.trim().parse::<IpAddr>().ok().zip(match r.port {
-                Some(p) => u16::try_from(p).ok(),
-                None => Some(ctx.service_port),
-            });
-            written.map(|(address, port)| RealKey { address, port })
-        };
+        let key = || written_key(r, ctx.service_port);
         if s.fallback.is_some() {
             keys.extend(key());
         }

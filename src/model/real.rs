@@ -71,6 +71,17 @@ pub struct RealCtx<'a> {
     pub tunnel: Option<Tunnel>,
 }
 
+/// The real server's address and port as written (the service's port when it has none), or
+/// `None` if either is not one: no problem is reported, the checks of `real_server` do that.
+pub fn written_key(r: &raw::RealServer, service_port: u16) -> Option<RealKey> {
+    let address = r.address.trim().parse::<IpAddr>().ok()?;
+    let port = match r.port {
+        Some(p) => u16::try_from(p).ok()?,
+        None => service_port,
+    };
+    Some(RealKey { address, port })
+}
+
 pub fn real_server(
     c: &mut Checker,
     path: &(impl Path + ?Sized),

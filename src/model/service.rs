@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::check::{Checker, Path, first_at};
 use super::config::ServiceSpec;
 use super::raw;
-use super::real::{RealCtx, real_server, to_forward, tunnel, tunnel_needs_tun};
+use super::real::{RealCtx, real_server, to_forward, tunnel, tunnel_needs_tun, written_key};
 use crate::state::{
     Family, Netmask, Persistence, Protocol, RealKey, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
 };
@@ -136,16 +136,7 @@ fn service(c: &mut Checker, path: &str, s: &raw::Service) -> (Option<ServiceKey>
         // Duplicates are found even among real servers with other problems.
         let written = match &resolved {
             Some((key, _)) => Some(*key),
-            None => r
-                .address
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-                .zip(match r.port {
-                    Some(p) => u16::try_from(p).ok(),
-                    None => Some(service_port),
-                })
-                .map(|(address, port)| RealKey { address, port }),
+            None => written_key(r, service_port),
         };
         let Some(rkey) = written else { continue };
         match seen.entry(rkey) {

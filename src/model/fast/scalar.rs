@@ -66,14 +66,19 @@ fn single_quoted(text: &str, at: usize) -> Result<(Scalar<'_>, usize), Unsupport
             Some(_) => i += 1,
         }
     }
-    let value = match owned {
+    Ok((quoted(text, owned, from..i), i + 1))
+}
+
+/// A quoted scalar's value: borrowed from the text when it had no escape, else the unescaped
+/// part so far and the rest of it.
+fn quoted(text: &str, owned: Option<String>, rest: std::ops::Range<usize>) -> Scalar<'_> {
+    Scalar::Quoted(match owned {
         Some(mut s) => {
-            s.push_str(&text[from..i]);
+            s.push_str(&text[rest]);
             Cow::Owned(s)
         }
-        None => Cow::Borrowed(&text[from..i]),
-    };
-    Ok((Scalar::Quoted(value), i + 1))
+        None => Cow::Borrowed(&text[rest]),
+    })
 }
 
 fn double_quoted(text: &str, at: usize) -> Result<(Scalar<'_>, usize), Unsupported> {
@@ -102,14 +107,7 @@ fn double_quoted(text: &str, at: usize) -> Result<(Scalar<'_>, usize), Unsupport
             Some(_) => i += 1,
         }
     }
-    let value = match owned {
-        Some(mut s) => {
-            s.push_str(&text[from..i]);
-            Cow::Owned(s)
-        }
-        None => Cow::Borrowed(&text[from..i]),
-    };
-    Ok((Scalar::Quoted(value), i + 1))
+    Ok((quoted(text, owned, from..i), i + 1))
 }
 
 /// The plain spellings of null that serde-saphyr knows (besides an empty value).
