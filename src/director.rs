@@ -247,7 +247,7 @@ impl Director {
     pub fn read_ipvs_ahead(&mut self) -> Result<(), Error> {
         let start = Instant::now();
         self.ahead = Some(self.system.observe_domain(Domain::Ipvs)?);
-        tracing::debug!(ms = start.elapsed().as_millis() as u64, "read the IPVS table ahead");
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, rss_kib = resident_kib(), "read the IPVS table ahead");
         Ok(())
     }
 
@@ -276,11 +276,16 @@ impl Director {
         self.system.focus(desired, inventory);
         let start = Instant::now();
         let observed = self.observe_named(scope, inventory)?;
-        tracing::debug!(ms = start.elapsed().as_millis() as u64, "observed the live state");
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, rss_kib = resident_kib(), "observed the live state");
         let start = Instant::now();
         let (d, o) = (scope.restrict(desired), scope.restrict(&observed));
         let plan = plan::plan(&d, &o, target.ownership, inventory);
-        tracing::debug!(ms = start.elapsed().as_millis() as u64, changes = plan.changes.len(), "planned");
+        tracing::debug!(
+            ms = start.elapsed().as_millis() as u64,
+            rss_kib = resident_kib(),
+            changes = plan.changes.len(),
+            "planned"
+        );
         Ok(Planned { plan, observed })
     }
 
@@ -326,7 +331,12 @@ impl Director {
         }
         let start = Instant::now();
         let executed = self.system.execute(&plan.changes).map_err(|e| incomplete_error(&plan, e))?;
-        tracing::debug!(ms = start.elapsed().as_millis() as u64, writes = executed.writes, "executed the plan");
+        tracing::debug!(
+            ms = start.elapsed().as_millis() as u64,
+            rss_kib = resident_kib(),
+            writes = executed.writes,
+            "executed the plan"
+        );
         let start = Instant::now();
 
         let mut settled = inventory.clone();
@@ -357,7 +367,7 @@ impl Director {
         {
             self.save_inventory(&settled)?;
         }
-        tracing::debug!(ms = start.elapsed().as_millis() as u64, "recorded the inventory");
+        tracing::debug!(ms = start.elapsed().as_millis() as u64, rss_kib = resident_kib(), "recorded the inventory");
 
         if !plan.is_empty() {
             let start = Instant::now();
@@ -367,7 +377,11 @@ impl Director {
             if !left.is_empty() {
                 return Err(Error::NotConverged(Box::new(left)));
             }
-            tracing::debug!(ms = start.elapsed().as_millis() as u64, "read back: the kernel matches the plan");
+            tracing::debug!(
+                ms = start.elapsed().as_millis() as u64,
+                rss_kib = resident_kib(),
+                "read back: the kernel matches the plan"
+            );
         }
         Ok(Applied { plan, executed })
     }
@@ -410,4 +424,12 @@ pub fn connect(opts: &Options) -> Result<System, Error> {
     Ok(System {
         backends: vec![Box::new(ipvs), Box::new(firewall), Box::new(host), Box::new(sync), Box::new(keepalived)],
     })
+}
+
+/// This process's resident memory now, in KiB (for the debug log of each step; 0 where
+/// /proc cannot say).
+fn resident_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4
 }
