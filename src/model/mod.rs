@@ -48,7 +48,7 @@ pub const MAX_REPLAYED_EVENTS: usize = 1_000_000;
 /// all of them when the YAML itself is well-formed, else the first syntax or type error.
 pub fn load(text: &str) -> Result<Config, Diagnostics> {
     let file = parse(text)?;
-    resolve_with(&file, text)
+    resolve_with(file, text)
 }
 
 /// Only the parse step: the raw file, as written.
@@ -94,8 +94,9 @@ fn parse_saphyr(text: &str) -> Result<raw::File, Diagnostics> {
         .map_err(|e| Diagnostics(vec![parse_error::diagnostic(&e, text)]))
 }
 
-/// Check a parsed file and resolve it, reporting every problem.
-fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
+/// Check a parsed file and resolve it, reporting every problem. The raw file is consumed as it
+/// is resolved (see [`service::services`]).
+fn resolve_with(mut file: raw::File, text: &str) -> Result<Config, Diagnostics> {
     let mut c = Checker::new(text);
     if file.version != 1 {
         c.err("version", format!("`{}` is not a supported version; this lvsync reads `version: 1`", file.version));
@@ -116,13 +117,13 @@ fn resolve_with(file: &raw::File, text: &str) -> Result<Config, Diagnostics> {
         timeouts = Timeouts { tcp: one("tcp", t.tcp), tcp_fin: one("tcp_fin", t.tcp_fin), udp: one("udp", t.udp) };
     }
     let ipvs_sysctls = host::sysctls(&mut c, file.ipvs.as_ref().and_then(|i| i.sysctls.as_ref()));
-    let services = service::services(&mut c, &file.services);
+    let services = service::services(&mut c, &mut file.services);
     let director = host::director(&mut c, file.director.as_ref(), &services);
     let resolved: BTreeMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
-    let sync = sync::sync(&mut c, file);
-    let ha = ha::ha(&mut c, file, &services);
+    let sync = sync::sync(&mut c, &file);
+    let ha = ha::ha(&mut c, &file, &services);
     c.finish()?;
     Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None, director, ipvs_sysctls })
 }

@@ -33,13 +33,17 @@ pub fn family_text(f: Family) -> &'static str {
 }
 
 /// The services that are right, in file order; the checker holds the problems of the others.
-pub fn services(c: &mut Checker, services: &[raw::Service]) -> Vec<ServiceSpec> {
+///
+/// Each service's raw real servers are let go once it is resolved: at 20,000 services x 8 they
+/// are 25 MiB, and the resolved ones then reuse their memory instead of adding to the peak.
+pub fn services(c: &mut Checker, services: &mut [raw::Service]) -> Vec<ServiceSpec> {
     let mut out = Vec::with_capacity(services.len());
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
     let mut keys: BTreeMap<ServiceKey, usize> = BTreeMap::new();
-    for (i, s) in services.iter().enumerate() {
+    for i in 0..services.len() {
+        let s = &services[i];
         let path = format!("services[{i}]");
-        match names.entry(s.name.as_str()) {
+        match names.entry(s.name.clone()) {
             Entry::Occupied(first) => c.err(
                 &format!("{path}.name"),
                 format!(
@@ -73,6 +77,7 @@ pub fn services(c: &mut Checker, services: &[raw::Service]) -> Vec<ServiceSpec> 
             }
         }
         out.extend(spec);
+        drop(std::mem::take(&mut services[i].real_servers));
     }
     out
 }
