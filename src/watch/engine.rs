@@ -108,7 +108,9 @@ enum FileState {
 struct Good {
     config: Arc<Config>,
     hash: String,
-    text: Arc<String>,
+    /// The text `config` was read from; `None` once an edit was undone (a quick read the
+    /// whole file refused): the next edit is then read whole.
+    text: Option<Arc<String>>,
 }
 
 /// What undoes a quick read's change of one entry in place ([`Engine::patch`]).
@@ -116,7 +118,6 @@ struct Undo {
     index: usize,
     before: ServiceSpec,
     hash: String,
-    text: Arc<String>,
     /// The patched config was the one last applied.
     was_applied: bool,
 }
@@ -252,7 +253,7 @@ impl<R: Reconciler> Engine<R> {
         };
         let config = Arc::new((self.parse)(&snap.text).map_err(StartError::Invalid)?);
         info!(trigger = Trigger::Start.as_str(), %file, hash = %snap.hash_text(), "enforcing file");
-        self.accept(config.clone(), snap.hash_text(), Arc::new(snap.text));
+        self.accept(config.clone(), snap.hash_text(), Some(Arc::new(snap.text)));
         self.reconcile(Trigger::Start, &config, Scope::All);
         Ok(())
     }
@@ -283,17 +284,30 @@ impl<R: Reconciler> Engine<R> {
             Check::Changed(snap) | Check::Same(snap) => snap,
         };
         let hash = snap.hash_text();
-        let text = Arc::new(snap.text);
         let parsing = Instant::now();
+        // The very text last parsed (a SIGHUP, or an edit undone): the same config, shared, with
+        // no second copy of the text or the config (at 20,000 services each parse peaks at tens
+        // of MiB) and no parse.
+        let unchanged = self.last_good.as_ref().and_then(|good| match &good.text {
+            Some(text) if **text == snap.text => Some((good.config.clone(), text.clone())),
+            _ => None,
+        });
+        let text = match &unchanged {
+            Some((_, text)) => text.clone(),
+            None => Arc::new(snap.text),
+        };
         // An edit inside one service entry is applied from that entry alone, then checked
         // against the whole file below; SIGHUP always reads the whole file.
         let quick = match &self.last_good {
-            Some(good) if !force => partial::reparse(&good.text, &good.config, &text, &*self.parse),
+            Some(Good { config, text: Some(last), .. }) if !force && unchanged.is_none() => {
+                partial::reparse(last, config, &text, &*self.parse)
+            }
             _ => None,
         };
-        let (parsed, undo) = match quick.and_then(|(index, spec)| self.patch(index, spec)) {
-            Some((config, undo)) => (Ok(config), Some(undo)),
-            None => ((self.parse)(&text).map(Arc::new), None),
+        let (parsed, undo) = match (unchanged, quick.and_then(|(index, spec)| self.patch(index, spec))) {
+            (Some((config, _)), _) => (Ok(config), None),
+            (None, Some((config, undo))) => (Ok(config), Some(undo)),
+            (None, None) => ((self.parse)(&text).map(Arc::new), None),
         };
         let quick_used = undo.is_some();
         let parse_ms = parsing.elapsed().as_micros() as f64 / 1000.0;
@@ -311,7 +325,7 @@ impl<R: Reconciler> Engine<R> {
                 return;
             }
         };
-        self.accept(config.clone(), hash.clone(), text.clone());
+        self.accept(config.clone(), hash.clone(), Some(text.clone()));
         // A quick read of the entry last applied: that entry is all that changed.
         let one = undo.as_ref().filter(|u| u.was_applied).map(|u| (&u.before, &config.services[u.index]));
         if let (Some(d), Some((before, after))) = (&mut self.draining, one) {
@@ -357,7 +371,9 @@ impl<R: Reconciler> Engine<R> {
             self.applied = None;
         }
         let before = std::mem::replace(&mut Arc::make_mut(&mut good.config).services[index], spec);
-        Some((good.config, Undo { index, before, hash: good.hash, text: good.text, was_applied }))
+        // The old text is let go now: at 20,000 services, holding it through the check of the
+        // whole file below would add its size to that parse's peak.
+        Some((good.config, Undo { index, before, hash: good.hash, was_applied }))
     }
 
     /// After a quick apply from one entry: parse the whole file. It should agree; if it does not
@@ -372,7 +388,7 @@ impl<R: Reconciler> Engine<R> {
                     "the whole file differs from the quick read of one entry; applying the whole file"
                 );
                 let whole = Arc::new(whole);
-                self.accept(whole.clone(), hash.to_string(), text.clone());
+                self.accept(whole.clone(), hash.to_string(), Some(text.clone()));
                 self.reconcile(trigger, &whole, Scope::All);
             }
             Err(diagnostics) => {
@@ -382,7 +398,7 @@ impl<R: Reconciler> Engine<R> {
                 // Back to the last good file: the entry as it was.
                 if let Some(mut good) = self.last_good.take() {
                     Arc::make_mut(&mut good.config).services[undo.index] = undo.before;
-                    self.last_good = Some(Good { config: good.config, hash: undo.hash, text: undo.text });
+                    self.last_good = Some(Good { config: good.config, hash: undo.hash, text: None });
                 }
                 error!(
                     trigger = trigger.as_str(), %file, %hash, error = %diagnostics,
@@ -432,7 +448,7 @@ impl<R: Reconciler> Engine<R> {
         }
     }
 
-    fn accept(&mut self, config: Arc<Config>, hash: String, text: Arc<String>) {
+    fn accept(&mut self, config: Arc<Config>, hash: String, text: Option<Arc<String>>) {
         if self.file_state != FileState::Valid {
             self.metrics.file_valid(true);
         }
