@@ -254,7 +254,12 @@ pub fn run_with<R: Reconciler>(
         if let Some(config) = engine.enforced() {
             health::follow(&prober, config, &metrics);
             if let Some(writer) = &writer {
-                writer.write(status::record(config, &prober.shared().verdicts(), engine.overlays(), SystemTime::now()));
+                writer.write(status::pending(
+                    config,
+                    &prober.shared().verdicts(),
+                    engine.overlays(),
+                    SystemTime::now(),
+                ));
             }
         }
     };
