@@ -78,6 +78,12 @@ def reconciled(trigger):
     return lambda ev: ev.get("message") == "reconciled" and ev.get("trigger") == trigger
 
 
+def memory(pid, field):
+    """A memory figure of /proc/PID/status (VmHWM: peak resident, VmRSS: resident now), in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return next((int(line.split()[1]) // 1024 for line in f if line.startswith(field + ":")), 0)
+
+
 def main():
     if sys.argv[1] == "gen":
         with open(sys.argv[2], "w") as f:
@@ -97,6 +103,7 @@ def main():
     first = log.wait(reconciled("start"))
     print(f"first apply: {first['changes']} changes in {time.time() - t:.1f} s "
           f"(reconcile {first['duration_ms']:.0f} ms)")
+    hwm_first = memory(proc.pid, "VmHWM")
 
     incremental, incremental_reconcile, to_event, read, parse = [], [], [], [], []
     for k in range(2, 2 + EDITS):
@@ -116,6 +123,7 @@ def main():
         # so that each edit is measured from an idle loop.
         time.sleep(SETTLE)
 
+    hwm_edits = memory(proc.pid, "VmHWM")
     full, full_reconcile = [], []
     for k in range(5):
         subprocess.run(["ipvsadm", "-e", "-t", f"{vip(TARGET)}:80", "-r", "10.1.0.1:80", "-g", "-w", "77"], check=True)
@@ -126,8 +134,7 @@ def main():
         full.append((stamp(ev) - t0) * 1000)
         full_reconcile.append(ev["duration_ms"])
 
-    with open(f"/proc/{proc.pid}/status") as f:
-        hwm = next((line.split()[1] for line in f if line.startswith("VmHWM:")), "0")
+    hwm, rss = memory(proc.pid, "VmHWM"), memory(proc.pid, "VmRSS")
     proc.send_signal(signal.SIGTERM)
     code = proc.wait()
 
@@ -142,7 +149,8 @@ def main():
     show("  of which: reconcile (read touched service, plan, write, read back)", incremental_reconcile)
     show("full, SIGHUP to kernel (read all, plan, write)", full)
     show("full, reconcile only", full_reconcile)
-    print(f"watch peak RSS holding the file: {int(hwm) // 1024} MiB")
+    print(f"watch peak RSS: {hwm_first} MiB after the first apply, {hwm_edits} MiB after the edits, "
+          f"{hwm} MiB after the SIGHUPs; RSS holding the file at the end: {rss} MiB")
     print(f"watch exit status after SIGTERM: {code}")
 
 
