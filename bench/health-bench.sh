@@ -15,10 +15,10 @@
 # `10.0.0.0/8 via 192.168.77.2`), the responder in a second ("real servers", 192.168.77.2, every
 # 10.0.0.0/8 address local on lo), joined by a veth pair with GRO on and TSO off on both ends
 # (veth then receives TCP through NAPI; segments of a few bytes gain nothing from TSO) and
-# threaded NAPI (`/sys/class/net/DEV/threaded`), so that each end's
-# received packets are handled in a kernel thread `napi/DEV-N` of that end, as softirq/NAPI
-# handles them on a real director, not inside the sending process's system calls, as on
-# loopback, where both ends of every handshake would be charged to the prober. Over the window,
+# threaded NAPI (`/sys/class/net/DEV/threaded`), so that each end's received packets are handled
+# in a kernel thread `napi/DEV-N` of that end, as softirq/NAPI handles them on a real director,
+# not inside the sending process's system calls, as on loopback, where both ends of every
+# handshake would be charged to the prober. Over the window,
 # separately: the prober's utime + stime; the director end's NAPI thread (what it receives:
 # SYN-ACKs, responses, and the ACKs it sends from there); the director's total, prober + its
 # NAPI thread, which is the figure for issue 13's 25% of one core; and, for information only
