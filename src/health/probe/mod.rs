@@ -107,7 +107,7 @@ impl Prober {
         let addr = SocketAddr::new(target.address, target.port);
         match &target.kind {
             Kind::Tcp => connect(addr).await.map(drop),
-            Kind::Http(h) => http::get(connect(addr).await?, target.address, h).await,
+            Kind::Http(h) => http::get(http::NoShutdown(connect(addr).await?), target.address, h).await,
             Kind::Https(h, t) => {
                 let stream = self.tls.connect(connect(addr).await?, target.address, t).await?;
                 http::get(stream, target.address, h).await
