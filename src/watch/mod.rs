@@ -145,17 +145,18 @@ pub fn run(opts: WatchOptions) -> Result<(), Error> {
     };
     // A broken file is reported before the lock or the kernel is touched: nothing to keep yet.
     let text = crate::model::read_file(&opts.file)?;
-    if let Err(diagnostics) = load(&text) {
-        return Err(Error::Invalid { path: opts.file.clone(), diagnostics });
-    }
+    let config = load(&text).map_err(|diagnostics| Error::Invalid { path: opts.file.clone(), diagnostics })?;
+    drop(text);
     let mut director = Director::open(&opts.director)?;
     // Its own netlink socket: reading connection counts never waits for a reconcile's.
     let mut ipvs =
         crate::ipvs::IpvsBackend::connect().map_err(|e| director::Error::from(crate::backend::Error::from(e)))?;
-    let seed = match load(&text) {
-        Ok(config) if director.real_server_facts()?.is_none() => first_drains(&mut director, &mut ipvs, &config)?,
-        _ => Default::default(),
+    let seed = match director.real_server_facts()? {
+        None => first_drains(&mut director, &mut ipvs, &config)?,
+        Some(_) => Default::default(),
     };
+    // The engine reads the file again, as it is then.
+    drop(config);
     let conns: drain::ConnsOf =
         Box::new(move |keys| ipvs.active_conns(keys).map_err(|e| crate::error_chain::error_chain(&e)));
     let dir = opts.director.state_dir.clone();
