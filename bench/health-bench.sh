@@ -175,10 +175,10 @@ machine() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t
 measure() {
     local a=() b=() s e n m g mb0 ms0 mb1 ms1
     for g in "$@"; do a+=("$(ticks "$g")"); done
-    n=$(served); s=${EPOCHREALTIME/./}; read -r mb0 ms0 _ < <(machine)
+    n=$(served); s=${EPOCHREALTIME/./}; read -r mb0 ms0 _ <<< "$(machine)"
     sleep "$window"
     for g in "$@"; do b+=("$(ticks "$g")"); done
-    m=$(served); e=${EPOCHREALTIME/./}; read -r mb1 ms1 _ < <(machine)
+    m=$(served); e=${EPOCHREALTIME/./}; read -r mb1 ms1 _ <<< "$(machine)"
     for g in "${!a[@]}"; do
         awk -v t=$((b[g] - a[g])) -v hz="$hz" -v us=$((e - s)) 'BEGIN { printf "%.1f ", t / hz / (us / 1e6) * 100 }'
     done
