@@ -117,12 +117,13 @@ fn resolve_with(mut file: raw::File, text: &str) -> Result<Config, Diagnostics> 
         timeouts = Timeouts { tcp: one("tcp", t.tcp), tcp_fin: one("tcp_fin", t.tcp_fin), udp: one("udp", t.udp) };
     }
     let ipvs_sysctls = host::sysctls(&mut c, file.ipvs.as_ref().and_then(|i| i.sysctls.as_ref()));
+    // Before the services: it reads their raw real servers, which resolving them lets go.
+    let sync = sync::sync(&mut c, &file);
     let services = service::services(&mut c, &mut file.services);
     let director = host::director(&mut c, file.director.as_ref(), &services);
     let resolved: BTreeMap<&str, &ServiceSpec> = services.iter().map(|s| (s.name.as_str(), s)).collect();
     let all_names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
     let firewall = firewall::rules(&mut c, &file.firewall, &resolved, &all_names);
-    let sync = sync::sync(&mut c, &file);
     let ha = ha::ha(&mut c, &file, &services);
     c.finish()?;
     Ok(Config { ownership, timeouts, services, firewall, sync, ha, node: None, director, ipvs_sysctls })

@@ -36,6 +36,7 @@ pub fn family_text(f: Family) -> &'static str {
 ///
 /// Each service's raw real servers are let go once it is resolved: at 20,000 services x 8 they
 /// are 25 MiB, and the resolved ones then reuse their memory instead of adding to the peak.
+/// A check that reads them (`ipvs.sync`'s families) runs before this.
 pub fn services(c: &mut Checker, services: &mut [raw::Service]) -> Vec<ServiceSpec> {
     let mut out = Vec::with_capacity(services.len());
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
