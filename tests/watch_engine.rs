@@ -215,4 +215,37 @@ fn when_the_whole_file_refuses_what_the_quick_read_applied_the_last_good_file_re
     assert_eq!(calls[2], (Scope::All, model_parse(&yaml(1)).unwrap()));
     assert!(has_line(&metrics, "lvsync_file_valid 0"));
     assert!(has_line(&metrics, "lvsync_reconciles_total{trigger=\"file_change\",outcome=\"invalid_file\"} 1"));
+    // The text of the last good file was let go with the undone edit: the next edit is read
+    // whole, and only what it changed is applied.
+    fs::write(&file, yaml(5)).unwrap();
+    e.file_event(Trigger::FileChange);
+    let web = model_parse(&yaml(5)).unwrap().services[0].key;
+    assert_eq!(e.reconciler().calls[3], (Scope::Services([web].into()), model_parse(&yaml(5)).unwrap()));
+    assert!(has_line(&metrics, "lvsync_file_valid 1"));
+}
+
+#[test]
+fn a_sighup_of_the_unchanged_file_applies_it_whole_without_parsing_it_again() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("director.yaml");
+    fs::write(&file, yaml(1)).unwrap();
+    let parses = Arc::new(AtomicUsize::new(0));
+    let counted = parses.clone();
+    let counting = move |text: &str| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        model_parse(text)
+    };
+    let mut e = Engine::new(&file, Recorder::default(), Box::new(counting), Arc::new(Metrics::new()), RESYNC);
+    e.start().unwrap();
+    assert_eq!(parses.load(Ordering::SeqCst), 1);
+    e.file_event(Trigger::Sighup);
+    assert_eq!(parses.load(Ordering::SeqCst), 1, "the same bytes: the config is reused");
+    assert_eq!(reaches(&e), [Scope::All, Scope::All]);
+    assert_eq!(e.reconciler().calls[1].1, model_parse(&yaml(1)).unwrap());
+    // A changed file is parsed, SIGHUP or not.
+    fs::write(&file, yaml(3)).unwrap();
+    e.file_event(Trigger::Sighup);
+    assert_eq!(parses.load(Ordering::SeqCst), 2);
+    assert_eq!(e.reconciler().calls[2], (Scope::All, model_parse(&yaml(3)).unwrap()));
 }
