@@ -55,6 +55,24 @@ pub struct RealRecord {
     pub since_s: Option<u64>,
 }
 
+impl RealRecord {
+    /// A real server known only by its file weight: not probed (or no verdict yet), no overlay.
+    fn unprobed(rk: RealKey, file_weight: Option<u32>) -> RealRecord {
+        RealRecord {
+            real_server: rk.to_string(),
+            file_weight,
+            health: "unknown".into(),
+            since: None,
+            last_probe: None,
+            last_error: None,
+            overlay: None,
+            drain_left_s: None,
+            check: None,
+            since_s: None,
+        }
+    }
+}
+
 /// The record of `config` under `verdicts` and `overlays`.
 pub fn record(config: &Config, verdicts: &Verdicts, overlays: &Overlays, now: SystemTime) -> Record {
     pending(config, verdicts, overlays, now).expand()
@@ -81,21 +99,7 @@ impl PendingService {
             PendingService::Plain { name, key, reals } => std::borrow::Cow::Owned(ServiceRecord {
                 name: name.clone(),
                 service: key.to_string(),
-                real_servers: reals
-                    .iter()
-                    .map(|(rk, weight)| RealRecord {
-                        real_server: rk.to_string(),
-                        file_weight: Some(*weight),
-                        health: "unknown".into(),
-                        since: None,
-                        last_probe: None,
-                        last_error: None,
-                        overlay: None,
-                        drain_left_s: None,
-                        check: None,
-                        since_s: None,
-                    })
-                    .collect(),
+                real_servers: reals.iter().map(|(rk, weight)| RealRecord::unprobed(*rk, Some(*weight))).collect(),
             }),
         }
     }
@@ -156,9 +160,8 @@ pub fn pending(config: &Config, verdicts: &Verdicts, overlays: &Overlays, now: S
                 .or_else(|| overlays.weights.get(&at).map(|w| w.reason.clone()))
                 .or_else(|| overlays.removed.get(&at).cloned())
                 .or_else(|| overlays.added.get(&at).map(|a| a.reason.clone()));
+            let base = RealRecord::unprobed(rk, s.service.reals.get(&rk).map(|r| r.weight));
             reals.push(RealRecord {
-                real_server: rk.to_string(),
-                file_weight: s.service.reals.get(&rk).map(|r| r.weight),
                 health: verdict.map_or("unknown", |(_, v)| v.health()).into(),
                 since: verdict.map(|(_, v)| clock(v.since).to_string()),
                 last_probe: verdict
@@ -170,6 +173,7 @@ pub fn pending(config: &Config, verdicts: &Verdicts, overlays: &Overlays, now: S
                 drain_left_s: overlays.drains.get(&at).map(|d| d.until.duration_since(now).map_or(0, |l| l.as_secs())),
                 check: verdict.map(|(c, _)| super::stored::fingerprint(&c.target)),
                 since_s: verdict.and_then(|(_, v)| v.since.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()),
+                ..base
             });
         }
         services.push(PendingService::Full(ServiceRecord {
