@@ -34,7 +34,7 @@ if [ "${1:-}" != "--inside" ]; then
     sizes=${1:-1000,4000,16000}
     window=${2:-10}
     if [ -n "$host" ]; then
-        for tool in ip ethtool unshare nsenter; do
+        for tool in ip ethtool nstat unshare nsenter; do
             command -v "$tool" >/dev/null || { echo "error: install $tool (apt-get install -y iproute2 ethtool util-linux)" >&2; exit 1; }
         done
     else
@@ -113,7 +113,7 @@ ip link set lo up
 # soft, 1,048,576 hard): lvsync raises its own soft limit, keepalived answers for itself.
 ulimit -S -n 1024
 # Many short connections a second: let the responder's accept queue and ports keep up.
-sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192 net.ipv4.tcp_tw_reuse=1 || true
+sysctl -qw net.core.somaxconn=16384 net.ipv4.tcp_max_syn_backlog=16384 net.ipv4.tcp_tw_reuse=1 || true
 # PIDs of the kernel threads named napi/DEV-N.
 napis() {
     local f c
@@ -146,7 +146,7 @@ else
     ip route add 10.0.0.0/8 via 192.168.77.2
     in_rs sh -ec 'mount -t sysfs sysfs /sys; ip link set lo up; ip addr add 192.168.77.2/24 dev r0; ip link set r0 up
         ip route add local 10.0.0.0/8 dev lo
-        sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192'
+        sysctl -qw net.core.somaxconn=16384 net.ipv4.tcp_max_syn_backlog=16384'
     # Each end's NAPI threads: those that appear when it is made threaded.
     before=$(napis d0)
     echo 1 > /sys/class/net/d0/threaded
@@ -206,7 +206,14 @@ for reals in ${sizes//,/ }; do
             m=$(measure "$pid")
             read -r lv lvrate _ <<< "$m"
         else
+            # The real servers' listen queue overflows and the director's SYN retransmits over
+            # the window: a probe that "timed out" on a busy machine is usually a SYN the
+            # responder's queue dropped (the retransmit comes after 1 s, the probe's timeout).
+            drops=$(in_rs nstat -saz TcpExtListenDrops | awk '$1 == "TcpExtListenDrops" { print $2 }')
+            synre=$(nstat -saz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }')
             m=$(measure "$pid" "$director_napi" "$rs_napi$responder")
+            drops=$(( $(in_rs nstat -saz TcpExtListenDrops | awk '$1 == "TcpExtListenDrops" { print $2 }') - drops ))
+            synre=$(( $(nstat -saz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }') - synre ))
             read -r lv dnapi rsside lvrate busy soft <<< "$m"
             load=$(cut -d' ' -f1 /proc/loadavg)
         fi
@@ -219,7 +226,7 @@ for reals in ${sizes//,/ }; do
         if [ -n "$only" ]; then
             director=$(awk -v a="$lv" -v b="$dnapi" 'BEGIN { printf "%.1f", a + b }')
             printf '%-6s %-5s %7s %7s %9s %8s %9s %8s %5s  %s\n' "$reals" "$kind" "$lv" "$dnapi" "$director" "$rsside" \
-                "$lvrate" "$want" "$load" "$notes; machine busy $busy%, softirq $soft% of $(($(nproc) * 100))%"
+                "$lvrate" "$want" "$load" "$notes; real servers' listen drops ${drops:-?}, director's SYN retransmits ${synre:-?}; machine busy $busy%, softirq $soft% of $(($(nproc) * 100))%"
             sleep 2
             continue
         fi

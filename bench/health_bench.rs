@@ -78,7 +78,14 @@ fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        // A deep listen queue (the bench raises somaxconn to match): on a busy machine the
+        // responder falls behind for moments, and a SYN dropped from a full queue comes back
+        // after 1 s, the probes' timeout, and would count against the prober.
+        let addr: std::net::SocketAddr = addr.parse().with_context(|| format!("not an address: {addr}"))?;
+        let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr).with_context(|| format!("binding {addr}"))?;
+        let listener = socket.listen(16384)?;
         loop {
             let Ok((mut conn, _)) = listener.accept().await else { continue };
             let answered = answered.clone();
