@@ -11,26 +11,14 @@
 # target/release/lvsync-health-bench aside before changing the code.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,11p "$0" >&2; exit 2; }
+bench_dir=$(cd "$(dirname "$0")" && pwd)
 old=$(realpath "$1") new=$(realpath "$2") kind=${3:-tcp} reals=${4:-16000} window=${5:-20}
 if [ -z "${LVSYNC_AB_NETNS:-}" ]; then
     exec unshare --net env LVSYNC_AB_NETNS=1 "$0" "$old" "$new" "$kind" "$reals" "$window"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The same file as bench/health-bench.sh makes: NAT services of 8 real servers, port 8080.
-awk -v R="$reals" -v K="$kind" 'BEGIN {
-    print "version: 1\nservices:"
-    for (i = 0; i < int((R + 7) / 8); i++) {
-        printf "  - name: s%d\n    vip: 10.3.%d.%d\n    port: 80\n    forward: nat\n", i, int(i / 250), i % 250 + 1
-        if (K == "tcp") print "    health: {check: tcp, port: 8080, interval: 2, timeout: 1}"
-        else print "    health: {check: http, port: 8080, interval: 2, timeout: 1, http: {path: /, status: 200}}"
-        print "    real_servers:"
-        for (j = 0; j < 8 && i * 8 + j < R; j++) {
-            n = i * 8 + j
-            printf "      - {address: 10.1.%d.%d}\n", int(n / 250), n % 250 + 1
-        }
-    }
-}' > "$work/targets.yaml"
+awk -v R="$reals" -v K="$kind" -v Y="$work/targets.yaml" -v C=/dev/null -f "$bench_dir/health-targets.awk"
 ip link set lo up
 ip route add local 10.0.0.0/8 dev lo
 sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=8192

@@ -47,33 +47,11 @@ if [ "${1:-}" != "--inside" ]; then
     rm -rf "$work"
     mkdir -p "$work/modules/lib"
     ln -s /usr/lib/uml/modules "$work/modules/lib/modules"
-    # The same real servers as an lvsync file and as a keepalived.conf, per size and check kind:
-    # NAT services of 8 real servers each, every real server probed on port 8080.
+    # The same real servers as an lvsync file and as a keepalived.conf, per size and check kind.
     for reals in ${sizes//,/ }; do
         for kind in tcp http; do
-            awk -v R="$reals" -v K="$kind" -v Y="$work/$kind-$reals.yaml" -v C="$work/$kind-$reals.conf" 'BEGIN {
-                print "version: 1\nservices:" > Y
-                print "global_defs {\n  router_id bench\n}" > C
-                S = int((R + 7) / 8)
-                for (i = 0; i < S; i++) {
-                    vip = sprintf("10.3.%d.%d", int(i / 250), i % 250 + 1)
-                    printf "  - name: s%d\n    vip: %s\n    port: 80\n    forward: nat\n", i, vip > Y
-                    if (K == "tcp") print "    health: {check: tcp, port: 8080, interval: 2, timeout: 1}" > Y
-                    else print "    health: {check: http, port: 8080, interval: 2, timeout: 1, http: {path: /, status: 200}}" > Y
-                    print "    real_servers:" > Y
-                    printf "virtual_server %s 80 {\n  delay_loop 2\n  lb_algo wlc\n  lb_kind NAT\n  protocol TCP\n", vip > C
-                    for (j = 0; j < 8 && i * 8 + j < R; j++) {
-                        n = i * 8 + j
-                        addr = sprintf("10.1.%d.%d", int(n / 250), n % 250 + 1)
-                        printf "      - {address: %s}\n", addr > Y
-                        printf "  real_server %s 80 {\n    weight 1\n", addr > C
-                        if (K == "tcp") print "    TCP_CHECK {\n      connect_port 8080\n      connect_timeout 1\n    }" > C
-                        else print "    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_port 8080\n      connect_timeout 1\n    }" > C
-                        print "  }" > C
-                    }
-                    print "}" > C
-                }
-            }'
+            awk -v R="$reals" -v K="$kind" -v Y="$work/$kind-$reals.yaml" -v C="$work/$kind-$reals.conf" \
+                -f "$repo/bench/health-targets.awk"
         done
     done
     if [ -n "$host" ]; then
@@ -167,6 +145,8 @@ ticks() {
     for p in ${*//,/ }; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || true; done | awk '{ s += $1 } END { print s + 0 }'
 }
 served() { cat "$work/served" 2>/dev/null || echo 0; }
+# The kernel's counter $1 (nstat's name), absolute; in the real servers' namespace with "in_rs".
+counter() { ${2:-} nstat -saz "$1" | awk -v c="$1" '$1 == c { print $2 }'; }
 # The machine's "busy softirq total" jiffies, all CPUs.
 machine() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, $8, t; exit }' /proc/stat; }
 # Over the window: "CPU% ... probes/s busy% softirq%", one CPU% per group of processes given (a
@@ -209,11 +189,9 @@ for reals in ${sizes//,/ }; do
             # The real servers' listen queue overflows and the director's SYN retransmits over
             # the window: a probe that "timed out" on a busy machine is usually a SYN the
             # responder's queue dropped (the retransmit comes after 1 s, the probe's timeout).
-            drops=$(in_rs nstat -saz TcpExtListenDrops | awk '$1 == "TcpExtListenDrops" { print $2 }')
-            synre=$(nstat -saz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }')
+            drops=$(counter TcpExtListenDrops in_rs) synre=$(counter TcpExtTCPSynRetrans)
             m=$(measure "$pid" "$director_napi" "$rs_napi$responder")
-            drops=$(( $(in_rs nstat -saz TcpExtListenDrops | awk '$1 == "TcpExtListenDrops" { print $2 }') - drops ))
-            synre=$(( $(nstat -saz TcpExtTCPSynRetrans | awk '$1 == "TcpExtTCPSynRetrans" { print $2 }') - synre ))
+            drops=$(($(counter TcpExtListenDrops in_rs) - drops)) synre=$(($(counter TcpExtTCPSynRetrans) - synre))
             read -r lv dnapi rsside lvrate busy soft <<< "$m"
             load=$(cut -d' ' -f1 /proc/loadavg)
         fi
