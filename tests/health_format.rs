@@ -92,9 +92,15 @@ fn a_real_server_replaces_only_the_keys_it_names_and_none_turns_probing_off() {
     assert!(!h.checks.contains_key(&key("192.168.2.107", 80)), "{{check: none}} turns probing off: {h:?}");
 
     let h = health(&web(service, "", "health: {http: {path: /other}}\n"));
-    let http = Http { path: "/healthz".into(), host: None, status: vec![(200, 200)], body: Some("ok".into()) };
+    let http = Http {
+        path: "/healthz".into(),
+        host: None,
+        status: vec![(200, 200)],
+        body: Some("ok".into()),
+        keep_alive: false,
+    };
     assert_eq!(check(&h, "192.168.2.106").target.kind, Kind::Http(http));
-    let other = Http { path: "/other".into(), host: None, status: vec![(200, 399)], body: None };
+    let other = Http { path: "/other".into(), host: None, status: vec![(200, 399)], body: None, keep_alive: false };
     assert_eq!(check(&h, "192.168.2.107").target.kind, Kind::Http(other), "a sub-table is replaced whole");
 }
 
@@ -110,6 +116,7 @@ fn every_check_kind_resolves_with_its_sub_keys_and_defaults() {
         host: Some("www.example.com".into()),
         status: vec![(200, 200), (301, 302)],
         body: None,
+        keep_alive: false,
     };
     let tls = Tls { verify: true, sni: Some("www.example.com".into()) };
     // Only the real servers with their own block differ; a third real server would inherit https.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use lvsync::health::probe::Prober;
+use lvsync::health::probe::{Prober, Session};
 use lvsync::health::runner::{Runner, targets};
 use lvsync::health::spec::{Dns, Exec, Http, Kind, RecordType, Target, Tls, Udp};
 use lvsync::health::verdict::State;
@@ -91,7 +91,13 @@ fn http_server(addr: &str, response: &'static str) -> Arc<Mutex<Vec<String>>> {
 }
 
 fn http(path: &str, status: Vec<(u16, u16)>, body: Option<&str>) -> Http {
-    Http { path: path.into(), host: Some("www.example.com".into()), status, body: body.map(Into::into) }
+    Http {
+        path: path.into(),
+        host: Some("www.example.com".into()),
+        status,
+        body: body.map(Into::into),
+        keep_alive: false,
+    }
 }
 
 #[test]
@@ -317,5 +323,164 @@ fn a_real_server_shared_by_two_services_gets_one_probe_and_transitions_arrive_pr
         let (up, _) = rx.recv_timeout(Duration::from_secs(3)).expect("an up transition");
         assert_eq!(up.to, State::Up);
         assert!(lvsync::health::pool::overlays(&config, &runner.shared().verdicts()).is_empty());
+    });
+}
+
+/// An HTTP/1.1 server that keeps connections open: counts connections and requests, records
+/// request heads, and can be told to drop a connection at its next request unanswered, to
+/// close every connection, to answer another status, or to stop listening.
+#[derive(Default)]
+struct KeepAliveServer {
+    accepted: AtomicUsize,
+    requests: AtomicUsize,
+    heads: Mutex<Vec<String>>,
+    status: Mutex<&'static str>,
+    drop_next: std::sync::atomic::AtomicBool,
+    stop: std::sync::atomic::AtomicBool,
+    conns: Mutex<Vec<std::net::TcpStream>>,
+}
+
+impl KeepAliveServer {
+    fn start(addr: &str) -> Arc<KeepAliveServer> {
+        let listener = TcpListener::bind(addr).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let server = Arc::new(KeepAliveServer { status: Mutex::new("200 OK"), ..KeepAliveServer::default() });
+        let s = server.clone();
+        std::thread::spawn(move || {
+            while !s.stop.load(Ordering::SeqCst) {
+                let Ok((conn, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                conn.set_nonblocking(false).unwrap();
+                s.accepted.fetch_add(1, Ordering::SeqCst);
+                s.conns.lock().unwrap().push(conn.try_clone().unwrap());
+                let s = s.clone();
+                std::thread::spawn(move || s.serve(conn));
+            }
+        });
+        server
+    }
+
+    fn serve(&self, mut conn: std::net::TcpStream) {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        loop {
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            if self.drop_next.swap(false, Ordering::SeqCst) {
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            self.heads.lock().unwrap().push(head);
+            let status = *self.status.lock().unwrap();
+            let _ = write!(conn, "HTTP/1.1 {status}\r\nContent-Length: 7\r\n\r\nall ok\n");
+        }
+    }
+
+    fn close_all(&self) {
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn keep_alive_http_reuses_one_connection_and_retries_once_on_a_new_one_when_it_was_closed() {
+    in_netns("keep_alive_http_reuses_one_connection_and_retries_once_on_a_new_one_when_it_was_closed", || {
+        let server = KeepAliveServer::start("10.0.0.2:80");
+        let mut h = http("/healthz", vec![(200, 399)], Some("ok"));
+        h.keep_alive = true;
+        let t = target("10.0.0.2", 80, Kind::Http(h.clone()));
+        let prober = Prober::new();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut session = Session::default();
+            let mut probe = async || prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string());
+            for _ in 0..5 {
+                assert_eq!(probe().await, Ok(()));
+            }
+            assert_eq!(
+                (server.accepted(), server.requests.load(Ordering::SeqCst)),
+                (1, 5),
+                "five probes, one connection"
+            );
+            assert_eq!(prober.kept(), 1);
+            let head = server.heads.lock().unwrap()[4].to_ascii_lowercase();
+            assert!(head.starts_with("get /healthz http/1.1\r\n") && !head.contains("connection: close"), "{head}");
+
+            // The real server closes the connection as the request arrives (its keep-alive
+            // timeout racing the probe): the probe is retried once, on a new connection.
+            server.drop_next.store(true, Ordering::SeqCst);
+            assert_eq!(probe().await, Ok(()));
+            assert_eq!(server.accepted(), 2);
+
+            // Closed between probes: the next probe sees it and opens a new one.
+            server.close_all();
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(probe().await, Ok(()));
+            assert_eq!(server.accepted(), 3);
+
+            // An answer that fails the check fails the probe; the connection stays.
+            *server.status.lock().unwrap() = "503 Service Unavailable";
+            assert_eq!(probe().await, Err("status 503, expected 200-399".into()));
+            assert_eq!((server.accepted(), prober.kept()), (3, 1));
+
+            // The real server gone: its open connection reset, new ones refused.
+            server.stop.store(true, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(std::mem::take(&mut *server.conns.lock().unwrap()));
+            server.close_all();
+            *server.status.lock().unwrap() = "200 OK";
+        });
+        // The listener thread has ended; nothing listens on the port any more.
+        std::thread::sleep(Duration::from_millis(50));
+        rt.block_on(async {
+            let mut session = Session::default();
+            assert_eq!(
+                prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()),
+                Err("connect refused".into())
+            );
+        });
+        assert_eq!(prober.kept(), 0, "a session dropped gives its connection back");
+
+        // With no room for kept connections, each probe has its own.
+        let server = KeepAliveServer::start("10.0.0.3:80");
+        let t = target("10.0.0.3", 80, Kind::Http(h));
+        let prober = Prober::with_kept_max(0);
+        rt.block_on(async {
+            let mut session = Session::default();
+            for _ in 0..3 {
+                assert_eq!(prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()), Ok(()));
+            }
+        });
+        assert_eq!((server.accepted(), prober.kept()), (3, 0));
+
+        // A kept connection keeps the descriptor its first probe was given, until it goes.
+        let descriptors = Arc::new(tokio::sync::Semaphore::new(2));
+        let prober = Prober::new();
+        rt.block_on(async {
+            let mut session = Session::default();
+            let permit = descriptors.clone().try_acquire_owned().unwrap();
+            assert_eq!(prober.run_in(&t, &mut session, Some(permit)).await.map_err(|e| e.to_string()), Ok(()));
+            assert_eq!((descriptors.available_permits(), prober.kept()), (1, 1));
+            assert_eq!(prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()), Ok(()));
+            assert_eq!(server.accepted(), 4);
+            drop(session);
+            assert_eq!((descriptors.available_permits(), prober.kept()), (2, 0));
+        });
     });
 }

@@ -1,18 +1,25 @@
 //! File descriptors for probing: every probe in flight holds a socket (an `exec` check a few
-//! pipes), and 16,000 targets every 2 s that all time out keep 8,000 of them open at once. A
-//! daemon starts with a soft limit of 1,024 (systemd's default) under a hard limit of 524,288: the
-//! prober raises the soft limit to the hard one, and caps the probes in flight below it, so that
-//! a burst of slow targets makes probes wait their turn instead of failing with "too many open
+//! pipes), and 16,000 targets every 2 s that all time out keep 8,000 of them open at once; a
+//! `keep_alive` HTTP check holds its connection between probes too. A daemon starts with a soft
+//! limit of 1,024 (systemd's default) under a hard limit of 524,288: the prober raises the soft
+//! limit to the hard one, and counts the descriptors its probes may hold below it, so that a
+//! burst of slow targets makes probes wait their turn instead of failing with "too many open
 //! files" (which would take healthy real servers out) or starving the reconciles of descriptors.
+//!
+//! The count is one semaphore of descriptors: a probe takes what it may open (an `exec` check
+//! [`PER_EXEC`], others one) and gives it back when it ends, unless it keeps its connection, which
+//! then keeps its descriptor. Kept connections may take at most [`kept`] of them, so that probes
+//! that open sockets always find some; past that, a `keep_alive` check closes its connection
+//! after each probe, as the others do.
 
 use std::io;
 
 /// Descriptors kept for everything else: the watch loop, netlink, iptables, metrics clients.
 const RESERVE: u64 = 512;
-/// What one probe may hold at most (an `exec` check: the pipes of its child).
-const PER_PROBE: u64 = 4;
-const MIN_IN_FLIGHT: usize = 16;
-const MAX_IN_FLIGHT: usize = 65_536;
+/// What an `exec` probe may hold at most: the pipes of its child.
+pub const PER_EXEC: u32 = 4;
+const MIN_DESCRIPTORS: usize = 64;
+const MAX_DESCRIPTORS: usize = 1 << 20;
 
 /// Raise the soft RLIMIT_NOFILE of this process to its hard limit; returns the soft limit now in
 /// force (the old one when raising failed, with the error).
@@ -34,10 +41,16 @@ pub fn raise_nofile() -> (u64, Option<io::Error>) {
     (lim.rlim_max, None)
 }
 
-/// How many probes may be in flight under a soft limit of `nofile` descriptors.
-pub fn in_flight(nofile: u64) -> usize {
-    let free = nofile.saturating_sub(RESERVE) / PER_PROBE;
-    usize::try_from(free).unwrap_or(MAX_IN_FLIGHT).clamp(MIN_IN_FLIGHT, MAX_IN_FLIGHT)
+/// How many descriptors probes may hold under a soft limit of `nofile`.
+pub fn descriptors(nofile: u64) -> usize {
+    let free = nofile.saturating_sub(RESERVE);
+    usize::try_from(free).unwrap_or(MAX_DESCRIPTORS).clamp(MIN_DESCRIPTORS, MAX_DESCRIPTORS)
+}
+
+/// How many of those may be connections kept open between probes: all but an eighth.
+pub fn kept(nofile: u64) -> usize {
+    let d = descriptors(nofile);
+    d - d / 8
 }
 
 #[cfg(test)]
@@ -45,11 +58,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cap_leaves_room_for_the_daemon_and_stays_within_bounds() {
-        assert_eq!(in_flight(1024), 128);
-        assert_eq!(in_flight(524_288), 130_944.min(MAX_IN_FLIGHT));
-        assert_eq!(in_flight(100), MIN_IN_FLIGHT);
-        assert_eq!(in_flight(u64::MAX), MAX_IN_FLIGHT);
+    fn the_budget_leaves_room_for_the_daemon_and_for_probes_that_open_sockets() {
+        assert_eq!((descriptors(1024), kept(1024)), (512, 448));
+        assert_eq!((descriptors(20_000), kept(20_000)), (19_488, 17_052));
+        assert_eq!(descriptors(524_288), 523_776);
+        assert_eq!((descriptors(100), kept(100)), (MIN_DESCRIPTORS, 56));
+        assert_eq!(descriptors(u64::MAX), MAX_DESCRIPTORS);
     }
 
     #[test]

@@ -28,20 +28,20 @@ pub struct Runner {
 impl Runner {
     /// Start the probing thread; `sink` gets every transition, on that thread. Raises the
     /// process's soft limit of open files to its hard limit, and caps the probes in flight
-    /// below it ([`limits`]).
+    /// the descriptors probes and kept connections may hold below it ([`limits`]).
     pub fn start(sink: Sink) -> io::Result<Runner> {
         let (nofile, raise_error) = limits::raise_nofile();
         if let Some(e) = raise_error {
             tracing::warn!(error = %e, nofile, "cannot raise the limit of open files; probes in flight are capped lower");
         }
-        let in_flight = limits::in_flight(nofile);
-        tracing::debug!(nofile, in_flight, "health: probes in flight at most");
+        let (descriptors, kept) = (limits::descriptors(nofile), limits::kept(nofile));
+        tracing::debug!(nofile, descriptors, kept, "health: descriptors for probes, and for kept connections, at most");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let (commands, mut rx) = mpsc::unbounded_channel::<BTreeSet<Target>>();
         let (shared_tx, shared_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new().name("lvsync-health".into()).spawn(move || {
             runtime.block_on(async move {
-                let mut scheduler = Scheduler::new(Prober::new(), sink).with_in_flight(in_flight);
+                let mut scheduler = Scheduler::new(Prober::with_kept_max(kept), sink).with_descriptors(descriptors);
                 // The receiver is held by `start` until it returns.
                 let _ = shared_tx.send(scheduler.shared());
                 while let Some(targets) = rx.recv().await {

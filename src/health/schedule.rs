@@ -54,7 +54,7 @@ pub struct Scheduler<P: Probe> {
     shared: Arc<Shared>,
     sink: Sink,
     tasks: HashMap<Target, JoinHandle<()>>,
-    /// Probes in flight at most (see [`super::limits`]); a probe waits for its turn.
+    /// The descriptors probes may hold (see [`super::limits`]); a probe waits for its turn.
     permits: Arc<Semaphore>,
 }
 
@@ -64,8 +64,8 @@ impl<P: Probe> Scheduler<P> {
         Scheduler { prober: Arc::new(prober), shared: Arc::default(), sink, tasks: HashMap::new(), permits }
     }
 
-    /// At most `n` probes in flight from now on (for the tasks started afterwards).
-    pub fn with_in_flight(mut self, n: usize) -> Scheduler<P> {
+    /// At most `n` descriptors held by probes from now on (for the tasks started afterwards).
+    pub fn with_descriptors(mut self, n: usize) -> Scheduler<P> {
         self.permits = Arc::new(Semaphore::new(n.clamp(1, Semaphore::MAX_PERMITS)));
         self
     }
@@ -140,6 +140,7 @@ async fn run<P: Probe>(target: Target, first: Instant, p: Probing<P>) {
     // again every 64 probes, so that a step of the wall clock shows soon.
     let mut clock = (SystemTime::now(), Instant::now());
     let mut probes = 0u32;
+    let mut session = P::Session::default();
     let mut ticks = tokio::time::interval_at(first, target.interval);
     // A probe that overran (it cannot: timeout < interval) or a stalled runtime does not make
     // a burst of catch-up probes.
@@ -149,9 +150,16 @@ async fn run<P: Probe>(target: Target, first: Instant, p: Probing<P>) {
         // machines, and at thousands of probes a second they add up. `took` so includes any wait
         // for a permit.
         let started = ticks.tick().await;
-        // Closed never: the semaphore lives as long as the scheduler's tasks.
-        let Ok(_permit) = permits.acquire().await else { return };
-        let result = prober.probe(&target).await;
+        // Closed never: the semaphore lives as long as the scheduler's tasks. A probe on a
+        // connection its session kept needs no new descriptor.
+        let permit = match prober.descriptors(&target, &session) {
+            0 => None,
+            n => match permits.clone().acquire_many_owned(n).await {
+                Ok(permit) => Some(permit),
+                Err(_) => return,
+            },
+        };
+        let result = prober.probe(&target, &mut session, permit).await;
         let ended = Instant::now();
         probes = probes.wrapping_add(1);
         if probes.is_multiple_of(64) {

@@ -9,6 +9,7 @@ use super::*;
 use crate::health::probe::ProbeError;
 use crate::health::spec::Kind;
 use crate::health::verdict::State;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// Passes unless the target's port is in `failing`; records (target port, time since start).
 struct Scripted {
@@ -18,7 +19,18 @@ struct Scripted {
 }
 
 impl Probe for Scripted {
-    fn probe<'a>(&'a self, target: &'a Target) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
+    type Session = ();
+
+    fn descriptors(&self, _: &Target, _: &()) -> u32 {
+        1
+    }
+
+    fn probe<'a>(
+        &'a self,
+        target: &'a Target,
+        _: &'a mut (),
+        _: Option<OwnedSemaphorePermit>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
         Box::pin(async move {
             self.calls.lock().unwrap().push((target.port, self.start.elapsed()));
             if self.failing.lock().unwrap().contains(&target.port) {

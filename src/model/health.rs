@@ -202,6 +202,7 @@ fn http(h: Option<&HttpPart>) -> Http {
         host: h.host,
         status: h.status.unwrap_or_else(|| vec![(200, 399)]),
         body: h.body,
+        keep_alive: h.keep_alive.unwrap_or(false),
     }
 }
 

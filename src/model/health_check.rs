@@ -26,6 +26,7 @@ pub struct HttpPart {
     pub host: Option<String>,
     pub status: Option<Vec<(u16, u16)>>,
     pub body: Option<String>,
+    pub keep_alive: Option<bool>,
 }
 
 /// The keys one block names; a key with a bad value is left out (the checker has its problem).
@@ -174,7 +175,13 @@ fn http(c: &mut Checker, path: &str, h: &raw::HttpCheck) -> Option<HttpPart> {
             "`` is not a valid body substring: it is empty; remove `body` to accept any body",
         );
     }
-    (c.count() == before).then(|| HttpPart { path: h.path.clone(), host: h.host.clone(), status, body: h.body.clone() })
+    (c.count() == before).then(|| HttpPart {
+        path: h.path.clone(),
+        host: h.host.clone(),
+        status,
+        body: h.body.clone(),
+        keep_alive: h.keep_alive,
+    })
 }
 
 /// `200`, `200-399`, `200,301-302`.

@@ -68,6 +68,12 @@ pub struct HttpCheck {
     /// A substring the response body must contain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// Keep the connection open between probes and send each request on it (HTTP/1.1
+    /// keep-alive); default false: a new connection per probe, as keepalived and ldirectord do.
+    /// Far cheaper for both ends, but a real server that stops accepting new connections while
+    /// it still answers on open ones passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<bool>,
 }
 
 /// TLS settings of an `https` check.

@@ -233,6 +233,9 @@ fn check_fields(c: &Check) -> Vec<(&'static str, String)> {
             if let Some(body) = &h.body {
                 f.push(("body", format!("{body:?}")));
             }
+            if h.keep_alive {
+                f.push(("keep_alive", "true".into()));
+            }
             if let Kind::Https(_, tls) = &t.kind {
                 f.push(("tls verify", tls.verify.to_string()));
                 if let Some(sni) = &tls.sni {

@@ -138,6 +138,8 @@ pub struct Http {
     pub status: Vec<(u16, u16)>,
     /// A substring the body must hold.
     pub body: Option<String>,
+    /// Probes share one connection, kept open between them (HTTP/1.1 keep-alive).
+    pub keep_alive: bool,
 }
 
 impl Http {

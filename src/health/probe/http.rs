@@ -7,8 +7,10 @@ use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::task::JoinHandle;
 
 use super::ProbeError;
 use crate::health::spec::Http;
@@ -16,51 +18,99 @@ use crate::health::spec::Http;
 /// The most of a body read while looking for `body`.
 const BODY_LIMIT: usize = 64 * 1024;
 
-pub async fn get<S>(stream: S, address: IpAddr, h: &Http) -> Result<(), ProbeError>
-where
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProbeError::Http)?;
-    // The connection is driven beside the request; it ends when the sender is dropped.
-    let driver = tokio::spawn(conn);
-    let host = match (&h.host, address) {
-        (Some(host), _) => host.clone(),
-        (None, IpAddr::V4(a)) => a.to_string(),
-        (None, IpAddr::V6(a)) => format!("[{a}]"),
-    };
-    let request = hyper::Request::get(h.path.as_str())
-        .header(hyper::header::HOST, host)
-        .header(hyper::header::USER_AGENT, "lvsync-health")
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(ProbeError::Request)?;
-    let result = async {
-        let response = sender.send_request(request).await.map_err(ProbeError::Http)?;
+/// The sending half of an HTTP/1.1 connection, driven by a task of its own.
+pub struct Connection {
+    sender: SendRequest<Empty<Bytes>>,
+    driver: JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // Ends the connection: its stream is dropped with the task (a reset, with the zero linger).
+        self.driver.abort();
+    }
+}
+
+impl Connection {
+    /// The HTTP/1.1 handshake over `stream` (plain or TLS), and its driver spawned.
+    pub async fn open<S>(stream: S) -> Result<Connection, ProbeError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(ProbeError::Http)?;
+        let driver = tokio::spawn(async move {
+            // Its error, if any, is the request's too: `send_request` reports it.
+            let _ = conn.await;
+        });
+        Ok(Connection { sender, driver })
+    }
+
+    /// Whether a request can go on this connection now: false once the real server closed it
+    /// (its keep-alive timeout, or `Connection: close`) or it failed.
+    pub async fn ready(&mut self) -> bool {
+        !self.sender.is_closed() && self.sender.ready().await.is_ok()
+    }
+
+    /// One GET judged by `h`. With `keep`, the request asks for the connection to stay open and
+    /// the whole body is read (a body left unread ends the connection); without, it asks for
+    /// `Connection: close` and stops reading once the answer is judged.
+    pub async fn get(&mut self, address: IpAddr, h: &Http, keep: bool) -> Result<(), ProbeError> {
+        let host = match (&h.host, address) {
+            (Some(host), _) => host.clone(),
+            (None, IpAddr::V4(a)) => a.to_string(),
+            (None, IpAddr::V6(a)) => format!("[{a}]"),
+        };
+        let mut request = hyper::Request::get(h.path.as_str())
+            .header(hyper::header::HOST, host)
+            .header(hyper::header::USER_AGENT, "lvsync-health");
+        if !keep {
+            request = request.header(hyper::header::CONNECTION, "close");
+        }
+        let request = request.body(Empty::<Bytes>::new()).map_err(ProbeError::Request)?;
+        let response = self.sender.send_request(request).await.map_err(ProbeError::Http)?;
         let code = response.status().as_u16();
         if !h.status_ok(code) {
             let expected = h.status.iter().map(|(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") });
             return Err(ProbeError::Status { got: code, expected: expected.collect::<Vec<_>>().join(",") });
         }
-        let Some(want) = &h.body else { return Ok(()) };
+        if h.body.is_none() && !keep {
+            return Ok(());
+        }
         let mut body = response.into_body();
         let mut seen = Vec::new();
+        let mut found = h.body.is_none();
+        let mut read = 0;
         while let Some(frame) = body.frame().await {
             if let Ok(data) = frame.map_err(ProbeError::Http)?.into_data() {
-                seen.extend_from_slice(&data);
-                if contains(&seen, want.as_bytes()) {
-                    return Ok(());
+                read += data.len();
+                if !found {
+                    seen.extend_from_slice(&data);
+                    found = h.body.as_ref().is_some_and(|want| contains(&seen, want.as_bytes()));
+                    if found && !keep {
+                        return Ok(());
+                    }
                 }
-                if seen.len() > BODY_LIMIT {
+                if read > BODY_LIMIT {
+                    // Judged on what was read; a kept connection is not kept past an unread rest.
+                    self.driver.abort();
                     break;
                 }
             }
         }
-        Err(ProbeError::Body(want.clone()))
+        match &h.body {
+            Some(want) if !found => Err(ProbeError::Body(want.clone())),
+            _ => Ok(()),
+        }
     }
-    .await;
-    driver.abort();
-    result
+}
+
+/// One GET on a new connection over `stream`, closed after it.
+pub async fn get<S>(stream: S, address: IpAddr, h: &Http) -> Result<(), ProbeError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    Connection::open(stream).await?.get(address, h, false).await
 }
 
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -12,11 +12,13 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::sync::OwnedSemaphorePermit;
 
-use super::spec::{Kind, Target};
+use super::spec::{Http, Kind, Target};
 
 /// Why a probe failed: the text after `http: ` in a reason.
 #[derive(Debug, thiserror::Error)]
@@ -78,35 +80,124 @@ fn connect_text(e: &io::Error) -> String {
 /// Runs probes; what the scheduler calls. A trait so that the scheduler can be tested with a
 /// scripted prober under a paused clock.
 pub trait Probe: Send + Sync + 'static {
-    fn probe<'a>(&'a self, target: &'a Target) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>>;
+    /// What one target's probes keep from one to the next; the target's task owns it, so it
+    /// goes when the target does.
+    type Session: Default + Send + 'static;
+
+    /// The file descriptors the next probe of `target` may open (see [`super::limits`]): none
+    /// when its session holds the connection it will use.
+    fn descriptors(&self, target: &Target, session: &Self::Session) -> u32;
+
+    /// One probe. `permit` holds its descriptors; a probe that keeps its connection for the
+    /// next keeps the permit with it, in the session.
+    fn probe<'a>(
+        &'a self,
+        target: &'a Target,
+        session: &'a mut Self::Session,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>>;
 }
 
-/// The real prober. Holds the TLS settings, built once.
+/// The real prober. Holds the TLS settings, built once, and the count of connections kept open
+/// between probes.
 pub struct Prober {
     tls: tls::Configs,
+    kept: Arc<Kept>,
+}
+
+/// A target's kept HTTP connection (`keep_alive: true`), if it has one.
+#[derive(Default)]
+pub struct Session {
+    kept: Option<KeptConnection>,
+}
+
+/// A connection kept between probes, with its place among the kept and its descriptor.
+struct KeptConnection {
+    conn: http::Connection,
+    place: Place,
+}
+
+/// What lets a connection be kept: a place among [`Kept`]'s and the descriptor's permit.
+struct Place {
+    _slot: KeptSlot,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// How many connections are kept open between probes, and the most that may be: each holds a
+/// file descriptor for as long as its target is probed (see [`super::limits`]).
+struct Kept {
+    now: AtomicUsize,
+    max: usize,
+}
+
+/// One of [`Kept`]'s places, given back when dropped.
+struct KeptSlot(Arc<Kept>);
+
+impl Drop for KeptSlot {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Prober {
     pub fn new() -> Prober {
-        Prober { tls: tls::Configs::new() }
+        Prober::with_kept_max(usize::MAX)
     }
 
-    /// One probe, bounded by the target's timeout.
+    /// At most `max` connections kept open between probes; past it, a `keep_alive` check
+    /// closes its connection after each probe, as the others do.
+    pub fn with_kept_max(max: usize) -> Prober {
+        Prober { tls: tls::Configs::new(), kept: Arc::new(Kept { now: AtomicUsize::new(0), max }) }
+    }
+
+    /// Connections kept open between probes now.
+    pub fn kept(&self) -> usize {
+        self.kept.now.load(Ordering::Relaxed)
+    }
+
+    /// One probe, bounded by the target's timeout, with nothing kept from it.
     pub async fn run(&self, target: &Target) -> Result<(), ProbeError> {
+        self.run_in(target, &mut Session::default(), None).await
+    }
+
+    /// One probe, bounded by the target's timeout, in the target's session: a `keep_alive`
+    /// check sends its request on the connection the last probe left open, if the real server
+    /// has not closed it, and leaves its own open for the next.
+    pub async fn run_in(
+        &self,
+        target: &Target,
+        session: &mut Session,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), ProbeError> {
         if let Kind::Exec(e) = &target.kind {
             // Its own timeout: the program is killed and reaped, not only dropped.
             return exec::run(e, target.address, target.port, target.timeout).await;
         }
-        match tokio::time::timeout(target.timeout, self.unbounded(target)).await {
+        match tokio::time::timeout(target.timeout, self.unbounded(target, session, permit)).await {
             Ok(result) => result,
             Err(_) => Err(ProbeError::Timeout(target.timeout)),
         }
     }
 
-    async fn unbounded(&self, target: &Target) -> Result<(), ProbeError> {
+    async fn unbounded(
+        &self,
+        target: &Target,
+        session: &mut Session,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), ProbeError> {
         let addr = SocketAddr::new(target.address, target.port);
         match &target.kind {
             Kind::Tcp => connect(addr).await.map(drop),
+            Kind::Http(h) if h.keep_alive => {
+                let open = || async { http::Connection::open(http::NoShutdown(connect(addr).await?)).await };
+                self.kept_get(session, target, h, open, permit).await
+            }
+            Kind::Https(h, t) if h.keep_alive => {
+                let open = || async {
+                    http::Connection::open(self.tls.connect(connect(addr).await?, target.address, t).await?).await
+                };
+                self.kept_get(session, target, h, open, permit).await
+            }
             Kind::Http(h) => http::get(http::NoShutdown(connect(addr).await?), target.address, h).await,
             Kind::Https(h, t) => {
                 let stream = self.tls.connect(connect(addr).await?, target.address, t).await?;
@@ -119,6 +210,59 @@ impl Prober {
     }
 }
 
+impl Prober {
+    /// A GET on the session's kept connection, or on a new one that is kept after it while
+    /// [`Kept`] has room. A kept connection that fails before an answer (the real server closed
+    /// it as the request left, or reset it) gets the probe retried once on a new connection, so
+    /// the verdict is the real server's, not an idle connection's; the new connection takes the
+    /// old one's place. A probe cut short by its timeout drops the connection with its place:
+    /// the connection was taken out of the session first.
+    async fn kept_get<F, Fut>(
+        &self,
+        session: &mut Session,
+        target: &Target,
+        h: &Http,
+        open: F,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), ProbeError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<http::Connection, ProbeError>>,
+    {
+        let mut place = None;
+        if let Some(KeptConnection { mut conn, place: p }) = session.kept.take() {
+            if conn.ready().await {
+                match conn.get(target.address, h, true).await {
+                    Ok(()) => {
+                        session.kept = Some(KeptConnection { conn, place: p });
+                        return Ok(());
+                    }
+                    Err(ProbeError::Http(_)) => {}
+                    Err(e) => {
+                        session.kept = Some(KeptConnection { conn, place: p });
+                        return Err(e);
+                    }
+                }
+            }
+            place = Some(p);
+        }
+        let mut conn = open().await?;
+        let result = conn.get(target.address, h, true).await;
+        if matches!(result, Ok(()) | Err(ProbeError::Status { .. } | ProbeError::Body(_)))
+            && let Some(place) = place.or_else(|| self.kept_slot().map(|slot| Place { _slot: slot, _permit: permit }))
+        {
+            session.kept = Some(KeptConnection { conn, place });
+        }
+        result
+    }
+
+    fn kept_slot(&self) -> Option<KeptSlot> {
+        let taken =
+            self.kept.now.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < self.kept.max).then_some(n + 1));
+        taken.is_ok().then(|| KeptSlot(self.kept.clone()))
+    }
+}
+
 impl Default for Prober {
     fn default() -> Prober {
         Prober::new()
@@ -126,14 +270,40 @@ impl Default for Prober {
 }
 
 impl Probe for Prober {
-    fn probe<'a>(&'a self, target: &'a Target) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
-        Box::pin(self.run(target))
+    type Session = Session;
+
+    fn descriptors(&self, target: &Target, session: &Session) -> u32 {
+        match &target.kind {
+            Kind::Exec(_) => super::limits::PER_EXEC,
+            _ if session.kept.is_some() => 0,
+            _ => 1,
+        }
+    }
+
+    fn probe<'a>(
+        &'a self,
+        target: &'a Target,
+        session: &'a mut Session,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
+        Box::pin(self.run_in(target, session, permit))
     }
 }
 
 impl<P: Probe> Probe for Arc<P> {
-    fn probe<'a>(&'a self, target: &'a Target) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
-        (**self).probe(target)
+    type Session = P::Session;
+
+    fn descriptors(&self, target: &Target, session: &P::Session) -> u32 {
+        (**self).descriptors(target, session)
+    }
+
+    fn probe<'a>(
+        &'a self,
+        target: &'a Target,
+        session: &'a mut P::Session,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>> {
+        (**self).probe(target, session, permit)
     }
 }
 
