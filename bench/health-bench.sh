@@ -3,7 +3,9 @@
 # every 2 s, side by side in ONE User-Mode Linux boot, at each size given (default 1,000, 4,000
 # and 16,000): first TCP checks, then HTTP GETs. Every 10.0.0.0/8 address is local in one network
 # namespace (`ip route add local 10.0.0.0/8 dev lo`) and one responder on 0.0.0.0:8080 answers
-# them all and counts what it answered: "probes/s" is that count over the window, the same
+# them all and counts what it answered (check kinds: tcp, http, and http-keep, http with
+# `keep_alive: true`, lvsync only: keepalived opens a connection per probe; LVSYNC_BENCH_KINDS
+# picks some): "probes/s" is that count over the window, the same
 # measure for both probers (the target is 0.5 x the real servers per second). CPU is utime +
 # stime from /proc/PID/stat over the window, after a warm-up; the responder's is not counted.
 # User-Mode Linux has one CPU, shared by the prober and the responder.
@@ -26,6 +28,7 @@
 # Also the load average, and the whole machine's busy and softirq share (other tenants
 # included): softirq work that does not run in the NAPI threads (timers) is charged to no one.
 set -euo pipefail
+kinds=${LVSYNC_BENCH_KINDS:-tcp http http-keep}
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 host=
@@ -49,18 +52,19 @@ if [ "${1:-}" != "--inside" ]; then
     ln -s /usr/lib/uml/modules "$work/modules/lib/modules"
     # The same real servers as an lvsync file and as a keepalived.conf, per size and check kind.
     for reals in ${sizes//,/ }; do
-        for kind in tcp http; do
+        for kind in $kinds; do
             awk -v R="$reals" -v K="$kind" -v Y="$work/$kind-$reals.yaml" -v C="$work/$kind-$reals.conf" \
                 -f "$repo/bench/health-targets.awk"
         done
     done
     if [ -n "$host" ]; then
         echo "lvsync's prober on this machine's kernel ($(nproc) CPUs, shared), the real servers in another network namespace:" >&2
-        LVSYNC_BENCH_ONLY=lvsync exec "$0" --inside "$work" "$window" "$sizes"
+        LVSYNC_BENCH_KINDS=$kinds LVSYNC_BENCH_ONLY=lvsync exec "$0" --inside "$work" "$window" "$sizes"
     fi
     {
         echo '#!/bin/sh'
         echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+        echo "export LVSYNC_BENCH_KINDS='$kinds'"
         echo 'mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp'
         for m in ip_vs ip_vs_wlc; do echo "modprobe -d '$work/modules' $m"; done
         echo "'$repo/bench/health-bench.sh' --inside '$work' '$window' '$sizes' > '$work/output' 2>&1"
@@ -176,7 +180,7 @@ else
         "probes/s" "wanted" "load" "notes"
 fi
 for reals in ${sizes//,/ }; do
-    for kind in tcp http; do
+    for kind in $kinds; do
         want=$((reals / 2))
         # lvsync's prober: warm-up of 6 s (first probes spread over 2 s), then the window.
         "$bench" probe "$work/$kind-$reals.yaml" $((window + 20)) > "$work/lvsync-$kind-$reals.out" 2>&1 &
@@ -195,12 +199,13 @@ for reals in ${sizes//,/ }; do
             read -r lv dnapi rsside lvrate busy soft <<< "$m"
             load=$(cut -d' ' -f1 /proc/loadavg)
         fi
+        rss=$(awk '$1 == "VmHWM:" { printf "%.0f MiB", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || true)
         wait "$pid" || true
-        passed=$(awk -v k="$kind" '$1 == "probes" && $2 == k && $3 == "pass" { print $4 }' "$work/lvsync-$kind-$reals.out")
-        failed=$(awk -v k="$kind" '$1 == "probes" && $2 == k && $3 == "fail" { print $4 }' "$work/lvsync-$kind-$reals.out")
+        passed=$(awk -v k="${kind%-keep}" '$1 == "probes" && $2 == k && $3 == "pass" { print $4 }' "$work/lvsync-$kind-$reals.out")
+        failed=$(awk -v k="${kind%-keep}" '$1 == "probes" && $2 == k && $3 == "fail" { print $4 }' "$work/lvsync-$kind-$reals.out")
         down=$(awk '$1 == "targets" { print $4 }' "$work/lvsync-$kind-$reals.out")
         err=$(awk '$1 == "error" { $1 = ""; print; exit }' "$work/lvsync-$kind-$reals.out")
-        notes="passed ${passed:-0}, failed ${failed:-0}, down ${down:-?}${err:+; e.g.$err}"
+        notes="passed ${passed:-0}, failed ${failed:-0}, down ${down:-?}${err:+; e.g.$err}; peak RSS ${rss:-?}"
         if [ -n "$only" ]; then
             director=$(awk -v a="$lv" -v b="$dnapi" 'BEGIN { printf "%.1f", a + b }')
             printf '%-6s %-5s %7s %7s %9s %8s %9s %8s %5s  %s\n' "$reals" "$kind" "$lv" "$dnapi" "$director" "$rsside" \
@@ -210,6 +215,8 @@ for reals in ${sizes//,/ }; do
         fi
         printf '%-6s %-5s %-18s %7s %9s %8s  %s\n' "$reals" "$kind" "lvsync" "$lv" "$lvrate" "$want" "$notes"
         sleep 2
+        # keepalived has no keep-alive checks: its http row is the peer of both.
+        [ "$kind" != http-keep ] || continue
         # keepalived's checker: it first builds the IPVS table, then probes; warm up until the
         # table is whole (at most 60 s), then 4 s more.
         keepalived --check -f "$work/$kind-$reals.conf" -p "$work/k.pid" -c "$work/c.pid" -l -D -n > "$work/keepalived-$kind-$reals.log" 2>&1 &

@@ -38,9 +38,9 @@ fn probe(file: &str, seconds: u64) -> anyhow::Result<()> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit(2) writes the struct it is given.
     unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
-    let cap = lvsync::health::limits::in_flight(lim.rlim_cur);
+    let (cap, kept) = (lvsync::health::limits::descriptors(lim.rlim_cur), lvsync::health::limits::kept(lim.rlim_cur));
     eprintln!(
-        "probing {n} targets for {seconds} s (pid {}; {} files, {cap} probes in flight at most)",
+        "probing {n} targets for {seconds} s (pid {}; {} files: {cap} for probes, {kept} of them for kept connections)",
         std::process::id(),
         lim.rlim_cur
     );
@@ -92,23 +92,35 @@ fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
             tokio::spawn(async move {
                 let mut buf = [0u8; 2048];
                 let mut seen = Vec::new();
-                // A TCP check connects and closes; an HTTP check sends a request first.
+                let mut requests = 0u64;
+                // A TCP check connects and closes; an HTTP check sends a request first, and a
+                // `keep_alive` one sends its next requests on the same connection.
                 loop {
                     match conn.read(&mut buf).await {
                         Ok(n @ 1..) => seen.extend_from_slice(&buf[..n]),
                         // A TCP check closes with a FIN (read gives 0) or a reset (an error).
-                        Ok(0) | Err(_) if seen.is_empty() => {
+                        Ok(0) | Err(_) if seen.is_empty() && requests == 0 => {
                             answered.fetch_add(1, Ordering::Relaxed);
                             break;
                         }
                         _ => break,
                     }
-                    if seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
-                        if conn.write_all(ok).await.is_ok() {
-                            answered.fetch_add(1, Ordering::Relaxed);
+                    while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = seen.drain(..end + 4).collect::<Vec<u8>>().to_ascii_lowercase();
+                        let close = head.windows(17).any(|w| w == b"connection: close");
+                        let answer: &[u8] = if close {
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+                        } else {
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+                        };
+                        if conn.write_all(answer).await.is_err() {
+                            return;
                         }
-                        break;
+                        answered.fetch_add(1, Ordering::Relaxed);
+                        requests += 1;
+                        if close {
+                            return;
+                        }
                     }
                 }
             });
