@@ -133,19 +133,24 @@ fn http_checks_status_body_path_and_host() {
     });
 }
 
+/// A TLS server's settings with a new self-signed certificate for www.example.com.
+fn self_signed_tls() -> Arc<rustls::ServerConfig> {
+    let cert = rcgen::generate_simple_self_signed(vec!["www.example.com".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    Arc::new(config)
+}
+
 #[test]
 fn https_with_a_self_signed_certificate_passes_only_without_verification() {
     in_netns("https_with_a_self_signed_certificate_passes_only_without_verification", || {
-        let cert = rcgen::generate_simple_self_signed(vec!["www.example.com".to_string()]).unwrap();
-        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.cert.der().clone()], key)
-            .unwrap();
-        let config = Arc::new(config);
+        let config = self_signed_tls();
         let listener = TcpListener::bind("10.0.0.2:443").unwrap();
         let snis = Arc::new(Mutex::new(Vec::new()));
         let s = snis.clone();
@@ -481,6 +486,82 @@ fn keep_alive_http_reuses_one_connection_and_retries_once_on_a_new_one_when_it_w
             assert_eq!(server.accepted(), 4);
             drop(session);
             assert_eq!((descriptors.available_permits(), prober.kept()), (2, 0));
+        });
+    });
+}
+
+#[test]
+fn keep_alive_https_does_one_handshake_for_many_probes_and_a_new_one_after_close_notify() {
+    in_netns("keep_alive_https_does_one_handshake_for_many_probes_and_a_new_one_after_close_notify", || {
+        let config = self_signed_tls();
+        let listener = TcpListener::bind("10.0.0.2:443").unwrap();
+        // Handshakes and requests served; after `close_after` requests on one connection, the
+        // server answers with `Connection: close` and ends it with close_notify.
+        let (handshakes, requests) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let close_after = 3;
+        let (hs, rq) = (handshakes.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(mut tcp) = tcp else { continue };
+                let mut tls = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut served = 0;
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = match rustls::Stream::new(&mut tls, &mut tcp).read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    if served == 0 && got.is_empty() {
+                        hs.fetch_add(1, Ordering::SeqCst);
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    while let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+                        got.drain(..end + 4);
+                        served += 1;
+                        rq.fetch_add(1, Ordering::SeqCst);
+                        let close = served == close_after;
+                        let answer = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n{}\r\nok",
+                            if close { "Connection: close\r\n" } else { "" }
+                        );
+                        let mut stream = rustls::Stream::new(&mut tls, &mut tcp);
+                        let _ = stream.write_all(answer.as_bytes());
+                        let _ = stream.flush();
+                        if close {
+                            tls.send_close_notify();
+                            let _ = tls.complete_io(&mut tcp);
+                            break;
+                        }
+                    }
+                    if served == close_after {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut h = http("/", vec![(200, 200)], Some("ok"));
+        h.keep_alive = true;
+        let t = target("10.0.0.2", 443, Kind::Https(h, Tls { verify: false, sni: Some("www.example.com".into()) }));
+        let prober = Prober::new();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut session = Session::default();
+            for _ in 0..2 {
+                assert_eq!(prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()), Ok(()));
+            }
+            assert_eq!((handshakes.load(Ordering::SeqCst), prober.kept()), (1, 1), "two probes, one handshake");
+            // The third answer closes the connection: the probe passes, and the connection goes.
+            assert_eq!(prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()), Ok(()));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for _ in 0..2 {
+                assert_eq!(prober.run_in(&t, &mut session, None).await.map_err(|e| e.to_string()), Ok(()));
+            }
+            assert_eq!(
+                (handshakes.load(Ordering::SeqCst), requests.load(Ordering::SeqCst)),
+                (2, 5),
+                "a new connection after the real server closed the first"
+            );
         });
     });
 }
