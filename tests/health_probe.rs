@@ -565,3 +565,30 @@ fn keep_alive_https_does_one_handshake_for_many_probes_and_a_new_one_after_close
         });
     });
 }
+
+#[test]
+fn watch_probes_a_keep_alive_check_on_one_connection_and_shows_it_in_metrics() {
+    in_netns("watch_probes_a_keep_alive_check_on_one_connection_and_shows_it_in_metrics", || {
+        let server = KeepAliveServer::start("10.0.0.2:80");
+        let yaml = "version: 1\nservices:\n\
+          - {name: a, vip: 10.0.0.1, port: 80, health: {check: http, interval: 0.1, http: {path: /, keep_alive: true}}, real_servers: [{address: 10.0.0.2}]}\n";
+        let config = lvsync::model::load(yaml).unwrap_or_else(|d| panic!("{}", d.render("t.yaml")));
+        let runner = Runner::start(Arc::new(|_| {})).unwrap();
+        let metrics = lvsync::watch::metrics::Metrics::new();
+        metrics.probes_from(runner.shared().clone());
+        runner.set_targets(targets(&config));
+        std::thread::sleep(Duration::from_millis(750));
+        let requests = server.requests.load(Ordering::SeqCst);
+        assert!(requests >= 5, "requests: {requests}");
+        assert_eq!(server.accepted(), 1, "{requests} probes on one connection");
+        assert_eq!(runner.shared().kept_connections(), 1);
+        let text = metrics.render();
+        assert!(text.lines().any(|l| l == "lvsync_health_kept_connections 1"), "{text}");
+
+        // A target no longer probed gives its connection back.
+        runner.set_targets(BTreeSet::new());
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(runner.shared().kept_connections(), 0);
+        assert!(metrics.render().lines().any(|l| l == "lvsync_health_kept_connections 0"));
+    });
+}

@@ -4,7 +4,7 @@
 //! its own thread).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
@@ -28,6 +28,8 @@ pub struct Shared {
     verdicts: Mutex<Verdicts>,
     /// Probes run, by (check kind, passed).
     counts: Mutex<BTreeMap<(&'static str, bool), u64>>,
+    /// Connections the prober keeps open between probes now.
+    kept: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
 }
 
 impl Shared {
@@ -41,6 +43,11 @@ impl Shared {
 
     pub fn probe_counts(&self) -> BTreeMap<(&'static str, bool), u64> {
         lock(&self.counts).clone()
+    }
+
+    /// Connections kept open between probes (`keep_alive` checks) now.
+    pub fn kept_connections(&self) -> usize {
+        self.kept.get().map_or(0, |kept| kept())
     }
 }
 
@@ -61,7 +68,11 @@ pub struct Scheduler<P: Probe> {
 impl<P: Probe> Scheduler<P> {
     pub fn new(prober: P, sink: Sink) -> Scheduler<P> {
         let permits = Arc::new(Semaphore::new(Semaphore::MAX_PERMITS));
-        Scheduler { prober: Arc::new(prober), shared: Arc::default(), sink, tasks: HashMap::new(), permits }
+        let prober = Arc::new(prober);
+        let shared = Arc::new(Shared::default());
+        let p = prober.clone();
+        let _ = shared.kept.set(Box::new(move || p.kept()));
+        Scheduler { prober, shared, sink, tasks: HashMap::new(), permits }
     }
 
     /// At most `n` descriptors held by probes from now on (for the tasks started afterwards).

@@ -35,6 +35,7 @@ pub struct Metrics {
     real_up: Family<Vec<(&'static str, String)>, Gauge>,
     probes: Family<Labels2, Counter>,
     transitions: Family<Labels1, Counter>,
+    kept: Gauge,
     probe_source: OnceLock<Arc<Shared>>,
 }
 
@@ -60,6 +61,7 @@ impl Metrics {
             real_up: Family::default(),
             probes: Family::default(),
             transitions: Family::default(),
+            kept: Gauge::default(),
             probe_source: OnceLock::new(),
         };
         registry.register(
@@ -100,6 +102,11 @@ impl Metrics {
             "health_transitions",
             "Health verdicts that changed, by the state changed to (up, down)",
             m.transitions.clone(),
+        );
+        registry.register(
+            "health_kept_connections",
+            "Connections of keep_alive HTTP(S) checks kept open between probes, each holding a file descriptor",
+            m.kept.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -158,6 +165,7 @@ impl Metrics {
                 let result = if passed { "pass" } else { "fail" };
                 self.probes.get_or_create(&[("check", check), ("result", result)]).inner().store(n, Ordering::Relaxed);
             }
+            self.kept.set(i64::try_from(shared.kept_connections()).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
         // Writing into a String cannot fail.

@@ -88,6 +88,11 @@ pub trait Probe: Send + Sync + 'static {
     /// when its session holds the connection it will use.
     fn descriptors(&self, target: &Target, session: &Self::Session) -> u32;
 
+    /// Connections kept open between probes now, over all sessions.
+    fn kept(&self) -> usize {
+        0
+    }
+
     /// One probe. `permit` holds its descriptors; a probe that keeps its connection for the
     /// next keeps the permit with it, in the session.
     fn probe<'a>(
@@ -272,6 +277,10 @@ impl Default for Prober {
 impl Probe for Prober {
     type Session = Session;
 
+    fn kept(&self) -> usize {
+        Prober::kept(self)
+    }
+
     fn descriptors(&self, target: &Target, session: &Session) -> u32 {
         match &target.kind {
             Kind::Exec(_) => super::limits::PER_EXEC,
@@ -295,6 +304,10 @@ impl<P: Probe> Probe for Arc<P> {
 
     fn descriptors(&self, target: &Target, session: &P::Session) -> u32 {
         (**self).descriptors(target, session)
+    }
+
+    fn kept(&self) -> usize {
+        (**self).kept()
     }
 
     fn probe<'a>(
