@@ -1,7 +1,9 @@
 //! The health prober standalone, for bench/health-bench.sh: the same `Runner` that `watch`
 //! uses, fed the targets of a desired-state file, for a fixed time; its CPU is read from
 //! outside. `serve ADDR COUNTER` is the bench's real-server responder (its CPU is not counted):
-//! every connection gets one `200 OK` and is closed; twice a second it writes to COUNTER how many
+//! every request gets a `200 OK`, and the connection is closed after it unless the request keeps
+//! it (HTTP/1.1 without `Connection: close`: lvsync's `keep_alive` checks; HTTP/1.0, as
+//! keepalived sends, only with `Connection: keep-alive`); twice a second it writes to COUNTER how many
 //! probes it has answered so far (a TCP check: a connection; an HTTP check: a response), the
 //! same count for either prober.
 //!
@@ -107,7 +109,14 @@ fn serve(addr: &str, counter: &str) -> anyhow::Result<()> {
                     }
                     while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head = seen.drain(..end + 4).collect::<Vec<u8>>().to_ascii_lowercase();
-                        let close = head.windows(17).any(|w| w == b"connection: close");
+                        // HTTP/1.0 (keepalived's HTTP_GET) closes after each answer unless it asks
+                        // for keep-alive; HTTP/1.1 keeps the connection unless it asks to close.
+                        let http10 = head.split(|&b| b == b'\r').next().is_some_and(|l| l.ends_with(b"http/1.0"));
+                        let close = if http10 {
+                            !head.windows(22).any(|w| w == b"connection: keep-alive")
+                        } else {
+                            head.windows(17).any(|w| w == b"connection: close")
+                        };
                         let answer: &[u8] = if close {
                             b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
                         } else {
