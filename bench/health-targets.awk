@@ -1,8 +1,9 @@
 # The real servers of the health benches, as an lvsync file (Y) and a keepalived.conf (C):
 # NAT services of 8 real servers each, R real servers in all, every one probed on port 8080
 # with a K ("tcp", "http", or "http-keep": http with `keep_alive: true`) check every 2 s. The
-# keepalived.conf of http-keep is http's: keepalived opens a connection per probe. Used by health-bench.sh and health-ab.sh.
-# Usage: awk -v R=REALS -v K=tcp|http -v Y=FILE.yaml -v C=FILE.conf -f bench/health-targets.awk
+# keepalived.conf of http-keep is http's: keepalived opens a connection per probe. Used by
+# health-bench.sh and health-ab.sh.
+# Usage: awk -v R=REALS -v K=tcp|http|http-keep -v Y=FILE.yaml -v C=FILE.conf -f bench/health-targets.awk
 BEGIN {
     print "version: 1\nservices:" > Y
     print "global_defs {\n  router_id bench\n}" > C

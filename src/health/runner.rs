@@ -27,12 +27,12 @@ pub struct Runner {
 
 impl Runner {
     /// Start the probing thread; `sink` gets every transition, on that thread. Raises the
-    /// process's soft limit of open files to its hard limit, and caps the probes in flight
-    /// the descriptors probes and kept connections may hold below it ([`limits`]).
+    /// process's soft limit of open files to its hard limit, and counts the descriptors that
+    /// probes and kept connections may hold below it ([`limits`]).
     pub fn start(sink: Sink) -> io::Result<Runner> {
         let (nofile, raise_error) = limits::raise_nofile();
         if let Some(e) = raise_error {
-            tracing::warn!(error = %e, nofile, "cannot raise the limit of open files; probes in flight are capped lower");
+            tracing::warn!(error = %e, nofile, "cannot raise the limit of open files; probes and kept connections get fewer descriptors");
         }
         let (descriptors, kept) = (limits::descriptors(nofile), limits::kept(nofile));
         tracing::debug!(nofile, descriptors, kept, "health: descriptors for probes, and for kept connections, at most");

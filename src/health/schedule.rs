@@ -4,7 +4,7 @@
 //! its own thread).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::Semaphore;
@@ -29,7 +29,7 @@ pub struct Shared {
     /// Probes run, by (check kind, passed).
     counts: Mutex<BTreeMap<(&'static str, bool), u64>>,
     /// Connections the prober keeps open between probes now.
-    kept: OnceLock<Box<dyn Fn() -> usize + Send + Sync>>,
+    kept: Option<Box<dyn Fn() -> usize + Send + Sync>>,
 }
 
 impl Shared {
@@ -47,7 +47,7 @@ impl Shared {
 
     /// Connections kept open between probes (`keep_alive` checks) now.
     pub fn kept_connections(&self) -> usize {
-        self.kept.get().map_or(0, |kept| kept())
+        self.kept.as_ref().map_or(0, |kept| kept())
     }
 }
 
@@ -69,9 +69,8 @@ impl<P: Probe> Scheduler<P> {
     pub fn new(prober: P, sink: Sink) -> Scheduler<P> {
         let permits = Arc::new(Semaphore::new(Semaphore::MAX_PERMITS));
         let prober = Arc::new(prober);
-        let shared = Arc::new(Shared::default());
         let p = prober.clone();
-        let _ = shared.kept.set(Box::new(move || p.kept()));
+        let shared = Arc::new(Shared { kept: Some(Box::new(move || p.kept())), ..Shared::default() });
         Scheduler { prober, shared, sink, tasks: HashMap::new(), permits }
     }
 

@@ -12,11 +12,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::spec::{Http, Kind, Target};
 
@@ -103,11 +102,13 @@ pub trait Probe: Send + Sync + 'static {
     ) -> Pin<Box<dyn Future<Output = Result<(), ProbeError>> + Send + 'a>>;
 }
 
-/// The real prober. Holds the TLS settings, built once, and the count of connections kept open
-/// between probes.
+/// The real prober. Holds the TLS settings, built once, and the places for connections kept
+/// open between probes: each holds a file descriptor for as long as its target is probed (see
+/// [`super::limits`]).
 pub struct Prober {
     tls: tls::Configs,
-    kept: Arc<Kept>,
+    kept: Arc<Semaphore>,
+    kept_max: usize,
 }
 
 /// A target's kept HTTP connection (`keep_alive: true`), if it has one.
@@ -122,26 +123,10 @@ struct KeptConnection {
     place: Place,
 }
 
-/// What lets a connection be kept: a place among [`Kept`]'s and the descriptor's permit.
+/// What lets a connection be kept: a place among the prober's and the descriptor's permit.
 struct Place {
-    _slot: KeptSlot,
+    _slot: OwnedSemaphorePermit,
     _permit: Option<OwnedSemaphorePermit>,
-}
-
-/// How many connections are kept open between probes, and the most that may be: each holds a
-/// file descriptor for as long as its target is probed (see [`super::limits`]).
-struct Kept {
-    now: AtomicUsize,
-    max: usize,
-}
-
-/// One of [`Kept`]'s places, given back when dropped.
-struct KeptSlot(Arc<Kept>);
-
-impl Drop for KeptSlot {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 impl Prober {
@@ -152,12 +137,13 @@ impl Prober {
     /// At most `max` connections kept open between probes; past it, a `keep_alive` check
     /// closes its connection after each probe, as the others do.
     pub fn with_kept_max(max: usize) -> Prober {
-        Prober { tls: tls::Configs::new(), kept: Arc::new(Kept { now: AtomicUsize::new(0), max }) }
+        let max = max.min(Semaphore::MAX_PERMITS);
+        Prober { tls: tls::Configs::new(), kept: Arc::new(Semaphore::new(max)), kept_max: max }
     }
 
     /// Connections kept open between probes now.
     pub fn kept(&self) -> usize {
-        self.kept.now.load(Ordering::Relaxed)
+        self.kept_max - self.kept.available_permits()
     }
 
     /// One probe, bounded by the target's timeout, with nothing kept from it.
@@ -217,7 +203,7 @@ impl Prober {
 
 impl Prober {
     /// A GET on the session's kept connection, or on a new one that is kept after it while
-    /// [`Kept`] has room. A kept connection that fails before an answer (the real server closed
+    /// the prober has a place for it. A kept connection that fails before an answer (the real server closed
     /// it as the request left, or reset it) gets the probe retried once on a new connection, so
     /// the verdict is the real server's, not an idle connection's; the new connection takes the
     /// old one's place. A probe cut short by its timeout drops the connection with its place:
@@ -254,17 +240,14 @@ impl Prober {
         let mut conn = open().await?;
         let result = conn.get(target.address, h, true).await;
         if matches!(result, Ok(()) | Err(ProbeError::Status { .. } | ProbeError::Body(_)))
-            && let Some(place) = place.or_else(|| self.kept_slot().map(|slot| Place { _slot: slot, _permit: permit }))
+            && let Some(place) = place.or_else(|| {
+                let slot = self.kept.clone().try_acquire_owned().ok()?;
+                Some(Place { _slot: slot, _permit: permit })
+            })
         {
             session.kept = Some(KeptConnection { conn, place });
         }
         result
-    }
-
-    fn kept_slot(&self) -> Option<KeptSlot> {
-        let taken =
-            self.kept.now.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n < self.kept.max).then_some(n + 1));
-        taken.is_ok().then(|| KeptSlot(self.kept.clone()))
     }
 }
 
