@@ -14,9 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use std::os::fd::{AsRawFd, RawFd};
-
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::spec::{Http, Kind, Target};
@@ -180,26 +178,20 @@ impl Prober {
     ) -> Result<(), ProbeError> {
         let addr = SocketAddr::new(target.address, target.port);
         match &target.kind {
-            Kind::Tcp => connect(addr, Opening::Silent).await.map(drop),
+            Kind::Tcp => connect(addr).await.map(drop),
             Kind::Http(h) if h.keep_alive => {
-                let open =
-                    || async { http::Connection::open(http::NoShutdown(connect(addr, Opening::Speaks).await?)).await };
+                let open = || async { http::Connection::open(http::NoShutdown(connect(addr).await?)).await };
                 self.kept_get(session, target, h, open, permit).await
             }
             Kind::Https(h, t) if h.keep_alive => {
                 let open = || async {
-                    http::Connection::open(
-                        self.tls.connect(connect(addr, Opening::Speaks).await?, target.address, t).await?,
-                    )
-                    .await
+                    http::Connection::open(self.tls.connect(connect(addr).await?, target.address, t).await?).await
                 };
                 self.kept_get(session, target, h, open, permit).await
             }
-            Kind::Http(h) => {
-                http::get(http::NoShutdown(connect(addr, Opening::Speaks).await?), target.address, h).await
-            }
+            Kind::Http(h) => http::get(http::NoShutdown(connect(addr).await?), target.address, h).await,
             Kind::Https(h, t) => {
-                let stream = self.tls.connect(connect(addr, Opening::Speaks).await?, target.address, t).await?;
+                let stream = self.tls.connect(connect(addr).await?, target.address, t).await?;
                 http::get(stream, target.address, h).await
             }
             Kind::Udp(u) => udp::exchange(addr, u).await,
@@ -311,31 +303,10 @@ impl<P: Probe> Probe for Arc<P> {
     }
 }
 
-/// How a probe's connection starts.
-#[derive(Clone, Copy)]
-enum Opening {
-    /// Connect and nothing more (a TCP check): the handshake's last ACK goes out at once, so the
-    /// real server accepts the connection before the reset that ends the probe.
-    Silent,
-    /// The probe writes first, right after the handshake (an HTTP request, a TLS ClientHello).
-    Speaks,
-}
-
-async fn connect(addr: SocketAddr, opening: Opening) -> Result<TcpStream, ProbeError> {
-    let stream = match opening {
-        Opening::Silent => TcpStream::connect(addr).await.map_err(ProbeError::Connect)?,
-        Opening::Speaks => {
-            let socket = if addr.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
-            let socket = socket.map_err(ProbeError::Connect)?;
-            // Delayed ACKs from the start, as HAProxy opens its checks: the handshake's last
-            // ACK rides on the request written right after it instead of going alone. An HTTP
-            // probe is then 3 segments from the director (SYN, request, reset) where it was 5;
-            // the real servers handle fewer (their side of the health bench: about 12% less
-            // CPU), the director's own cost stays the same (a system call more, two segments less).
-            quickack_off(socket.as_raw_fd());
-            socket.connect(addr).await.map_err(ProbeError::Connect)?
-        }
-    };
+async fn connect(addr: SocketAddr) -> Result<TcpStream, ProbeError> {
+    // One socket option only: an HTTP probe writes its request in one piece (Nagle does not
+    // delay it), and each option is a system call more per probe, thousands a second at scale.
+    let stream = TcpStream::connect(addr).await.map_err(ProbeError::Connect)?;
     // A zero linger: the probe's socket is closed with a reset instead of the FIN exchange, as
     // HAProxy closes its checks. That is two segments less for each end to handle and no socket
     // left in TIME_WAIT for 60 s (480,000 of them at 8,000 probes a second, which every connect
@@ -344,20 +315,4 @@ async fn connect(addr: SocketAddr, opening: Opening) -> Result<TcpStream, ProbeE
     // changes no verdict; the socket then closes the ordinary way.
     let _ = stream.set_zero_linger();
     Ok(stream)
-}
-
-/// TCP_QUICKACK off: ACKs wait briefly for data to ride on. A failure only costs a segment.
-fn quickack_off(fd: RawFd) {
-    let off: libc::c_int = 0;
-    // SAFETY: setsockopt on a descriptor the caller owns, with a pointer to a live c_int and its
-    // size.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_QUICKACK,
-            (&off as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
 }
