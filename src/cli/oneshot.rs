@@ -2,7 +2,8 @@
 //! dir (a real server found down stays out), and the drains of real servers that left the file
 //! (weight 0 until idle or their deadline, kept in the inventory between runs).
 
-use std::collections::BTreeMap;
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
 use crate::desired::{desired, for_role};
@@ -72,7 +73,15 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
     let inventory = director.inventory()?;
     let mut want = desired(config, &overlays);
     let mut planned = director.plan(Target { desired: &want, ownership: config.ownership }, &Scope::All)?;
-    let leaving = oneshot::leaving_in(&planned.plan.changes, &config.state());
+    // The file's services by key, made only if the plan deletes something (the file's whole
+    // state would be a copy of every service on every run).
+    let in_file = OnceCell::new();
+    let listed = |at: &RealOf| {
+        let index: &HashMap<_, _> =
+            in_file.get_or_init(|| config.services.iter().map(|s| (s.key, &s.service)).collect());
+        index.get(&at.0).is_some_and(|s| s.reals.contains_key(&at.1))
+    };
+    let leaving = oneshot::leaving_in(&planned.plan.changes, listed);
     let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };
     if conns.is_none() {
         notes.push(

@@ -34,12 +34,13 @@ pub fn leaving(
     inventory: &Inventory,
     file: &State,
 ) -> Vec<Leaving> {
-    leaving_in(&plan::plan(desired, observed, ownership, inventory).changes, file)
+    let listed = |at: &RealOf| file.services.get(&at.0).is_some_and(|s| s.reals.contains_key(&at.1));
+    leaving_in(&plan::plan(desired, observed, ownership, inventory).changes, listed)
 }
 
-/// The same, from a plan's changes already made.
-pub fn leaving_in(changes: &[Change], file: &State) -> Vec<Leaving> {
-    let listed = |at: &RealOf| file.services.get(&at.0).is_some_and(|s| s.reals.contains_key(&at.1));
+/// The same, from a plan's changes already made; `listed` says whether the file lists a real
+/// server (asked only of the real servers the plan deletes).
+pub fn leaving_in(changes: &[Change], listed: impl Fn(&RealOf) -> bool) -> Vec<Leaving> {
     let mut out = Vec::new();
     for change in changes {
         match change {
