@@ -158,21 +158,6 @@ fn count(n: usize, what: &str) -> String {
     if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
 }
 
-/// Make every thread of this process allocate from one heap. glibc gives a second thread its
-/// own arena, so the pages the parse thread frees are never reused by the table read and the
-/// planning that follow, and each of those pages is faulted in again elsewhere. At 20,000
-/// services x 8 a `plan` touched 29,000 pages (110 MiB) with two arenas and 22,000 (85 MiB) with
-/// one, and ran about 15% faster in User-Mode Linux, where a page fault costs ~75 µs. Only
-/// one-shot commands call this: `watch` keeps glibc's default for its probing threads.
-fn one_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tunable of the allocator; called before any second thread
-    // of this process starts, it cannot race an allocation on another thread's arena.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
 pub(super) fn print_plan(out: &mut Out, plan: &Plan, format: Format) {
     match format {
         Format::Text => out.text(&plan::render_text(plan, RenderOptions { color: color_for(&std::io::stdout()) })),
@@ -191,7 +176,7 @@ fn plan(
     let text = read(file)?;
     // The file is parsed on a second thread while this one reads the IPVS table. A bad file is
     // reported first, whatever the kernel said.
-    one_heap();
+    super::heap::prepare_for(text.len());
     let (config, director) = std::thread::scope(|s| {
         let parsing = s.spawn(|| load_here(g, file, &text));
         // Read-only: never waits for the lock a running `watch` holds.

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod diff;
+mod heap;
 mod import;
 mod offline;
 mod oneshot;
