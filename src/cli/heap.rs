@@ -22,7 +22,7 @@
 const PER_FILE_BYTE: usize = 8;
 /// At most this much is populated.
 const MAX: usize = 64 << 20;
-/// Below this there is little to gain (a file of some tens of services).
+/// Below this there is little to gain (a file under 128 KiB: some hundreds of services).
 const MIN: usize = 1 << 20;
 /// One block of the populating. glibc serves blocks up to its mmap threshold from the heap,
 /// and refuses a threshold above 32 MiB on 64-bit machines.
@@ -52,7 +52,7 @@ pub(super) fn prepare_for(file_len: usize) {
 /// 5.14) the pages are faulted in as they are used, as without this.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn populate(bytes: usize) {
-    let page = 4096;
+    let page = page_size();
     let blocks = bytes.div_ceil(BLOCK);
     let as_int = |n: usize| libc::c_int::try_from(n).unwrap_or(libc::c_int::MAX);
     // SAFETY: mallopt changes tunables only. Each block is an allocation of BLOCK bytes that
@@ -71,16 +71,21 @@ fn populate(bytes: usize) {
             }
             let start = (p as usize).next_multiple_of(page);
             let len = (p as usize + BLOCK - start) / page * page;
+            held.push(p);
             if libc::madvise(start as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) != 0 {
-                held.push(p);
                 break;
             }
-            held.push(p);
         }
         for p in held {
             libc::free(p);
         }
     }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn page_size() -> usize {
+    // SAFETY: sysconf only reads a system constant.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096)
 }
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
@@ -89,7 +94,7 @@ mod tests {
 
     /// How many of the pages under `[ptr, ptr + len)` are resident.
     fn resident_pages(ptr: *const u8, len: usize) -> usize {
-        let page = 4096;
+        let page = page_size();
         let start = (ptr as usize).next_multiple_of(page);
         let pages = (ptr as usize + len - start) / page;
         let mut vec = vec![0u8; pages];
@@ -110,7 +115,7 @@ mod tests {
         // The allocator hands out the populated pages: nothing is faulted in on first use.
         populate(24 << 20);
         let after: Vec<u8> = Vec::with_capacity(12 << 20);
-        let pages = (12 << 20) / 4096;
+        let pages = (12 << 20) / page_size();
         assert!(resident_pages(after.as_ptr(), 12 << 20) >= pages - 1, "the allocation's pages are resident");
     }
 }

@@ -3,7 +3,7 @@
 //! (weight 0 until idle or their deadline, kept in the inventory between runs).
 
 use std::cell::OnceCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::desired::{desired, for_role};
@@ -73,13 +73,10 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
     let inventory = director.inventory()?;
     let mut want = desired(config, &overlays);
     let mut planned = director.plan(Target { desired: &want, ownership: config.ownership }, &Scope::All)?;
-    // The file's services by key, made only if the plan deletes something (the file's whole
-    // state would be a copy of every service on every run).
+    // The file's real servers by service, looked up only if the plan deletes something.
     let in_file = OnceCell::new();
     let listed = |at: &RealOf| {
-        let index: &HashMap<_, _> =
-            in_file.get_or_init(|| config.services.iter().map(|s| (s.key, &s.service)).collect());
-        index.get(&at.0).is_some_and(|s| s.reals.contains_key(&at.1))
+        in_file.get_or_init(|| config.reals_by_service()).get(&at.0).is_some_and(|r| r.contains_key(&at.1))
     };
     let leaving = oneshot::leaving_in(&planned.plan.changes, listed);
     let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };

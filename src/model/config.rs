@@ -3,7 +3,9 @@
 pub use super::host::{DirectorSpec, IpvsSysctls};
 pub use crate::state::health::ServiceHealth;
 pub use crate::state::{FirewallAction, Intent, Ownership};
-use crate::state::{Ha, Service, ServiceKey, State, SyncDaemons, Timeouts};
+use std::collections::BTreeMap;
+
+use crate::state::{Ha, RealKey, RealServer, Service, ServiceKey, State, SyncDaemons, Timeouts};
 
 /// A desired-state file after validation, with every default applied.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,6 +61,11 @@ impl Config {
     pub fn keepalived_text(&self) -> Option<String> {
         let ha = self.ha.as_ref()?;
         Some(ha.render(ha.node(self.node.as_deref()?)?))
+    }
+
+    /// The real servers the file lists, by service, without copying them.
+    pub fn reals_by_service(&self) -> BTreeMap<ServiceKey, &BTreeMap<RealKey, RealServer>> {
+        self.services.iter().map(|s| (s.key, &s.service.reals)).collect()
     }
 
     /// Services, timeouts and sync daemons as desired state; firewall chains are rendered by `firewall`.

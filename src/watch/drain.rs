@@ -51,8 +51,7 @@ impl Draining {
     /// draining if they are busy; drains of real servers back in the file, or of services
     /// gone, end.
     pub fn leaving(&mut self, prev: &Config, next: &Config, now: SystemTime) {
-        let next_reals: BTreeMap<ServiceKey, &BTreeMap<_, _>> =
-            next.services.iter().map(|s| (s.key, &s.service.reals)).collect();
+        let next_reals = next.reals_by_service();
         self.reals.retain(|(s, r), _| next_reals.get(s).is_none_or(|reals| !reals.contains_key(r)));
         self.start(prev.services.iter(), &next_reals, now);
     }
