@@ -148,7 +148,12 @@ pub struct Director {
 impl Director {
     /// Lock the state directory and connect to the kernel.
     pub fn open(opts: &Options) -> Result<Director, Error> {
-        let dir = StateDir::lock(&opts.state_dir, opts.lock_wait)?;
+        Self::open_unless(opts, &|| false)
+    }
+
+    /// [`Director::open`], but stop waiting for the lock once `give_up` says so.
+    pub fn open_unless(opts: &Options, give_up: &dyn Fn() -> bool) -> Result<Director, Error> {
+        let dir = StateDir::lock_unless(&opts.state_dir, opts.lock_wait, give_up)?;
         let system = connect(opts)?;
         Ok(Director { system, dir, role: opts.role.clone(), ahead: None, known: None, locked: true })
     }

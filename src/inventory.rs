@@ -100,6 +100,8 @@ pub enum Error {
         "another lvsync holds the lock {path}; wait for it to finish or stop it (only one lvsync may run per state directory)"
     )]
     Locked { path: PathBuf },
+    #[error("stopped waiting for the lock {path}")]
+    GaveUp { path: PathBuf },
     #[error("cannot open lock file {path}")]
     Lock {
         path: PathBuf,
@@ -146,6 +148,12 @@ enum Parsed {
 impl StateDir {
     /// Create the directory if needed and take its lock, waiting up to `wait` for another lvsync.
     pub fn lock(dir: &Path, wait: Duration) -> Result<StateDir, Error> {
+        Self::lock_unless(dir, wait, &|| false)
+    }
+
+    /// [`StateDir::lock`], but stop waiting as soon as `give_up` says so (`apply` stops when
+    /// the file it parses meanwhile turns out bad): [`Error::GaveUp`].
+    pub fn lock_unless(dir: &Path, wait: Duration, give_up: &dyn Fn() -> bool) -> Result<StateDir, Error> {
         let opened = Dir::open(dir, true)?
             .ok_or_else(|| Error::CreateDir { path: dir.to_path_buf(), source: io::ErrorKind::NotFound.into() })?;
         let file = opened.lock_file(LOCK)?;
@@ -154,6 +162,7 @@ impl StateDir {
         loop {
             match file.try_lock() {
                 Ok(()) => return Ok(StateDir { path: dir.to_path_buf(), dir: Some(opened), _lock: Some(file) }),
+                Err(fs::TryLockError::WouldBlock) if give_up() => return Err(Error::GaveUp { path }),
                 Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
                     std::thread::sleep(Duration::from_millis(50))
                 }

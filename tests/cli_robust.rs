@@ -71,6 +71,39 @@ fn apply_still_waits_for_the_lock_then_names_it() {
     drop(held);
 }
 
+/// `apply` parses the file while it takes the lock and reads the kernel, and a bad file is still
+/// what it reports: at once, not after the lock's wait, with the lock held by another lvsync
+/// (as `watch` holds it) or not (then the kernel, which has no IPVS here, is not what it names);
+/// and a state directory that did not exist is not created for it.
+#[test]
+fn apply_reports_a_bad_file_first_without_waiting_for_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let file = "version: 1\nservices:\n  - name: web\n    protocol: tcp\n    vip: 10.0.0.1\n    port: 80\n    scheduler: nope\n";
+    std::fs::write(&bad, file).unwrap();
+    let bad = bad.to_str().unwrap();
+    let apply = |state_dir: &Path, case: &str| {
+        let started = Instant::now();
+        let out = lvsync(&["apply", bad, "--state-dir", state_dir.to_str().unwrap()]).output().unwrap();
+        let took = started.elapsed();
+        let err = text(&out.stderr);
+        no_panic(&out);
+        assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+        assert!(err.starts_with(&format!("error: {bad} is not a valid lvsync file")), "{case}: {err}");
+        assert!(err.contains("nothing was changed") && err.contains("scheduler"), "{case}: {err}");
+        assert!(!err.contains("lock") && !err.contains("IPVS"), "{case}: {err}");
+        assert!(took < Duration::from_secs(3), "{case}: took {took:?}");
+    };
+    let state = dir.path().join("state");
+    let held = StateDir::lock(&state, Duration::ZERO).unwrap();
+    apply(&state, "lock held");
+    drop(held);
+    apply(&state, "lock free");
+    let missing = dir.path().join("missing");
+    apply(&missing, "no state directory");
+    assert!(!missing.exists(), "a bad file created the state directory");
+}
+
 /// A read-only command never creates the state directory.
 #[test]
 fn plan_creates_no_state_directory() {

@@ -1,6 +1,7 @@
 //! Each command, from parsed arguments to printed output and exit status.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 
@@ -217,8 +218,7 @@ fn plan(
 
 fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
     let text = read(file)?;
-    let config = load_here(g, file, &text)?;
-    let mut director = Director::open(g)?;
+    let (config, mut director) = load_and_lock(g, file, &text)?;
     let (wanted, mut planned) = super::oneshot::wanted(&mut director, g, &config)?;
     warn_notes(&wanted.notes);
     // The notes were logged; the report shows only the planner's own, as before.
@@ -231,6 +231,31 @@ fn apply(g: &Options, file: &Path, format: Format) -> anyhow::Result<i32> {
         .execute(target(&config, &wanted.desired), &Scope::All, planned.plan)
         .with_context(|| format!("applying {} did not complete", file.display()))?;
     Ok(report_applied(&applied.plan, applied.executed.writes, format))
+}
+
+/// Parse the file, take the state directory's lock and read the IPVS table: the parse on a
+/// second thread while this one locks and reads, as `plan` does. A bad file is reported first
+/// and changes nothing: waiting for the lock stops once the parse has failed, whatever is read
+/// is dropped unused, and a state directory that does not exist yet (the first `apply` on a
+/// host) is created only after the file was found valid.
+fn load_and_lock(g: &Options, file: &Path, text: &str) -> anyhow::Result<(Config, Director)> {
+    if !g.state_dir.is_dir() {
+        let config = load_here(g, file, text)?;
+        return Ok((config, Director::open(g)?));
+    }
+    super::heap::prepare_for(text.len());
+    let bad = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let parsing = s.spawn(|| {
+            let parsed = load_here(g, file, text);
+            bad.store(parsed.is_err(), Ordering::Relaxed);
+            parsed
+        });
+        let director =
+            Director::open_unless(g, &|| bad.load(Ordering::Relaxed)).and_then(|mut d| d.read_ipvs_ahead().map(|()| d));
+        let config = parsing.join().map_err(|_| anyhow::anyhow!("reading {} failed unexpectedly", file.display()))?;
+        anyhow::Ok((config?, director?))
+    })
 }
 
 fn apply_saved(g: &Options, path: &Path, format: Format) -> anyhow::Result<i32> {

@@ -1,7 +1,7 @@
-//! The heap of a one-shot `plan`: one arena for both of its threads, its pages populated
-//! ahead, in one call per block, for what the file will need.
+//! The heap of a one-shot `plan` or `apply`: one arena for both of its threads, its pages
+//! populated ahead, in one call per block, for what the file will need.
 //!
-//! A `plan` parses the file on one thread while the other reads the IPVS table.
+//! `plan` and `apply` parse the file on one thread while the other reads the IPVS table.
 //! - **One arena.** glibc gives a second thread an arena of its own, so the pages the parse
 //!   thread frees are never reused by the table read and the planning that follow. At 20,000
 //!   services x 8 a `plan` touched 29,000 pages (110 MiB) with two arenas and 22,000 (85 MiB)
@@ -13,8 +13,8 @@
 //!   1.2 s to 0.7 s (figures in the README). On a real kernel populating is the work the
 //!   faults would do, without a trap per page.
 //!
-//! Only `plan` calls this: `watch` keeps glibc's defaults for its probing threads, and the
-//! other one-shot commands run on one thread.
+//! Only `plan` and `apply` call this: `watch` keeps glibc's defaults for its probing threads,
+//! and the other one-shot commands run on one thread.
 
 /// Populated heap per byte of the file: below what a `plan` uses (anonymous memory over the
 /// file's size was 11.6 at 2,000 services x 8 and 8.9 at 20,000), so that it adds nothing to
