@@ -259,6 +259,39 @@ fn bad_numbers_are_refused_with_their_ranges() {
     refused(&web("min_healthy: many\n", "", ""), "services[0].min_healthy", 6, &["`many`", "count", "\"50%\""]);
 }
 
+/// Durations read as the other numbers of the file do: quoted is accepted, a leading zero
+/// (`010`: octal to YAML 1.1, decimal to YAML 1.2) is refused, and so is a unit or a list, each
+/// at the value with what to write instead.
+#[test]
+fn durations_are_read_like_the_other_numbers() {
+    let h = health(&web("health: {interval: \"2\", timeout: \"0.5\"}\ndrain_timeout: \"60\"\n", "", ""));
+    assert_eq!(check(&h, "192.168.2.106").target.interval, Duration::from_secs(2));
+    assert_eq!(check(&h, "192.168.2.106").target.timeout, Duration::from_millis(500));
+    assert_eq!(h.drain_timeout, Duration::from_secs(60));
+    // Block style, read by the fast reader first.
+    let h = health(&web("health:\n  interval: \"0.25\"\n", "", ""));
+    assert_eq!(check(&h, "192.168.2.106").target.interval, Duration::from_millis(250));
+
+    let at_value = |service: &str, path: &str, words: &[&str]| {
+        let d = refused(&web(service, "", ""), path, 6, words);
+        assert!(d.column.is_some_and(|c| c > 5), "not at the value: {d:?}");
+    };
+    at_value("health: {interval: 010}\n", "services[0].health.interval", &["`010`", "leading zero", "write `10`"]);
+    at_value("drain_timeout: 060\n", "services[0].drain_timeout", &["`060`", "octal", "write `60`"]);
+    at_value("health: {timeout: \"00.5\"}\n", "services[0].health.timeout", &["`00.5`", "write `0.5`"]);
+    at_value("health: {interval: 2s}\n", "services[0].health.interval", &["`2s`", "0.05..=3600", "without a unit"]);
+    at_value("health: {interval: .nan}\n", "services[0].health.interval", &["`.nan`", "0.05..=3600"]);
+    at_value("min_healthy: 02\n", "services[0].min_healthy", &["`02`", "write `2`"]);
+    at_value("health: {http: {status: \"0200\"}}\n", "services[0].health.http.status", &["`0200`", "write `200`"]);
+    let d = refused(
+        &web("health: {http: {status: [200, 301]}}\n", "", ""),
+        "services[0].health.http.status",
+        6,
+        &["expected a status code", "not a list"],
+    );
+    assert!(!d.message.contains("key: value"), "{d:?}");
+}
+
 #[test]
 fn a_sub_key_of_another_check_kind_is_refused() {
     refused(

@@ -91,6 +91,27 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// Refuse a number in `text` written with a leading zero (`010`, `00.5`, `0200-299`), which
+    /// YAML 1.1 reads as octal and YAML 1.2 as decimal. True if it was refused.
+    pub fn leading_zero(&mut self, path: &(impl Path + ?Sized), text: &str, what: &str) -> bool {
+        let b = text.as_bytes();
+        let at = (0..b.len()).find(|&i| {
+            let starts = i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.');
+            starts && b[i] == b'0' && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+        });
+        let Some(at) = at else { return false };
+        let end = (at..b.len()).find(|&i| !(b[i].is_ascii_digit() || b[i] == b'.')).unwrap_or(b.len());
+        let number = &text[at..end];
+        let digits = number.trim_start_matches('0');
+        let digits =
+            if digits.is_empty() || digits.starts_with('.') { format!("0{digits}") } else { digits.to_string() };
+        self.err(
+            path,
+            format!("`{text}` is not a valid {what}: `{number}` has a leading zero, which YAML 1.1 reads as octal and YAML 1.2 as decimal; write `{digits}`"),
+        );
+        true
+    }
+
     /// One of a fixed set of words.
     pub fn word<'w>(
         &mut self,

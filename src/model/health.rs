@@ -60,7 +60,7 @@ pub fn service_health(c: &mut Checker, path: &str, s: &raw::Service, ctx: &RealC
     problems.report(c);
 
     let min_healthy = s.min_healthy.as_ref().and_then(|m| min_healthy(c, &format!("{path}.min_healthy"), &m.0));
-    let drain_timeout = match s.drain_timeout {
+    let drain_timeout = match &s.drain_timeout {
         Some(d) => seconds(c, &format!("{path}.drain_timeout"), d, 0.0, MAX_DRAIN, "drain_timeout"),
         None => Some(DEFAULT_DRAIN_TIMEOUT),
     };
@@ -207,6 +207,9 @@ fn http(h: Option<&HttpPart>) -> Http {
 }
 
 fn min_healthy(c: &mut Checker, path: &str, text: &str) -> Option<MinHealthy> {
+    if c.leading_zero(path, text, "min_healthy") {
+        return None;
+    }
     if let Some(pct) = text.strip_suffix('%') {
         if let Ok(p @ 0..=100) = pct.trim().parse::<u8>() {
             return Some(MinHealthy::Percent(p));

@@ -90,11 +90,11 @@ pub fn partial(c: &mut Checker, path: &str, h: &raw::Health) -> Partial {
     if let Some(port) = h.port {
         p.port = c.int(&key("port"), port, 1, 65535, "probe port").map(|v| at(v as u16, key("port")));
     }
-    if let Some(s) = h.interval {
+    if let Some(s) = &h.interval {
         p.interval =
             seconds(c, &key("interval"), s, MIN_INTERVAL, MAX_INTERVAL, "interval").map(|v| at(v, key("interval")));
     }
-    if let Some(s) = h.timeout {
+    if let Some(s) = &h.timeout {
         p.timeout = seconds(c, &key("timeout"), s, 0.001, MAX_INTERVAL, "timeout").map(|v| at(v, key("timeout")));
     }
     if let Some(n) = h.rise {
@@ -137,15 +137,39 @@ pub fn sub_keys_match(c: &mut Checker, block: &Partial, kind: &str) {
     }
 }
 
-pub fn seconds(c: &mut Checker, path: &str, s: raw::Seconds, lo: f64, hi: f64, what: &str) -> Option<Duration> {
-    if s.0.is_finite() && s.0 >= lo && s.0 <= hi {
-        return Some(Duration::from_secs_f64(s.0));
+pub fn seconds(c: &mut Checker, path: &str, s: &raw::Seconds, lo: f64, hi: f64, what: &str) -> Option<Duration> {
+    let expected = format!("expected seconds {lo}..={hi}, fractions allowed (such as `0.5`)");
+    let (value, written) = match s {
+        raw::Seconds::Number(n) => (*n, format!("{n}")),
+        raw::Seconds::Text(t) => {
+            let t = t.trim();
+            if c.leading_zero(path, t, what) {
+                return None;
+            }
+            match decimal_seconds(t) {
+                Some(n) => (n, t.to_string()),
+                None => {
+                    c.err(
+                        path,
+                        format!("`{}` is not a valid {what}; {expected}, a number without a unit", t.escape_debug()),
+                    );
+                    return None;
+                }
+            }
+        }
+    };
+    if value.is_finite() && value >= lo && value <= hi {
+        return Some(Duration::from_secs_f64(value));
     }
-    c.err(
-        path,
-        format!("`{}` is not a valid {what}; expected seconds {lo}..={hi}, fractions allowed (such as `0.5`)", s.0),
-    );
+    c.err(path, format!("`{written}` is not a valid {what}; {expected}"));
     None
+}
+
+/// A quoted number of seconds: digits, with at most one `.` between digits (`2`, `0.5`, `1.25`).
+fn decimal_seconds(t: &str) -> Option<f64> {
+    let (int, frac) = t.split_once('.').unwrap_or((t, "0"));
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    (digits(int) && digits(frac)).then(|| t.parse().ok()).flatten()
 }
 
 fn http(c: &mut Checker, path: &str, h: &raw::HttpCheck) -> Option<HttpPart> {
@@ -186,6 +210,9 @@ fn http(c: &mut Checker, path: &str, h: &raw::HttpCheck) -> Option<HttpPart> {
 
 /// `200`, `200-399`, `200,301-302`.
 fn status(c: &mut Checker, path: &str, text: &str) -> Option<Vec<(u16, u16)>> {
+    if c.leading_zero(path, text, "status") {
+        return None;
+    }
     let parse = |part: &str| -> Option<(u16, u16)> {
         let (lo, hi) = part.split_once('-').unwrap_or((part, part));
         let (lo, hi) = (lo.trim().parse::<u16>().ok()?, hi.trim().parse::<u16>().ok()?);

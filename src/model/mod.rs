@@ -74,6 +74,10 @@ fn parse_saphyr(text: &str) -> Result<raw::File, Diagnostics> {
     // nesting depth, and the events that aliases replay (an alias bomb).
     let options = serde_saphyr::options! {
         strict_booleans: true,
+        // `010` and `.nan` reach the types that take a number or text as text, and validation
+        // refuses them with what to write instead (see `health_check::seconds`).
+        leading_zero_numbers_as_strings: true,
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         reject_unsupported_tags: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         budget: serde_saphyr::budget! {

@@ -43,6 +43,8 @@ pub fn diagnostic(e: &serde_saphyr::Error, text: &str) -> Diagnostic {
                 found.trim_start_matches(['+', '-']).trim_start_matches('0'),
                 found.trim_start_matches(['+', '-']).trim_start_matches('0'),
             ),
+            // A list says so in the message itself; what is around it are keys of its parents.
+            _ if raw.starts_with("invalid type: sequence") => message,
             _ if !keys.is_empty() => format!("{message}; found `key: value` entries"),
             Some("" | "~" | "null") => format!("{message}; found an empty value"),
             Some(found) => format!("{message}; found `{}`", found.escape_debug()),
@@ -128,6 +130,9 @@ fn explain(raw: &str, token: Option<&str>) -> String {
     }
     if raw.starts_with("multiple YAML documents") {
         return "the file holds more than one YAML document (`---`); put everything into one document".into();
+    }
+    if let Some(rest) = raw.strip_prefix("invalid type: sequence, expected ") {
+        return format!("expected {rest}, not a list");
     }
     if raw.starts_with("invalid i64") || raw.starts_with("invalid u64") {
         return "expected a whole number here".into();

@@ -134,9 +134,14 @@ pub struct Fallback {
     pub port: Option<i64>,
 }
 
-/// A duration in seconds, fractions allowed (`0.5`), kept as written.
-#[derive(Debug, Clone, Copy)]
-pub struct Seconds(pub f64);
+/// A duration in seconds, fractions allowed (`0.5`), kept as written: a number, or text (quoted,
+/// or a plain scalar YAML reads as no number, such as `2s` or `010`) that validation reads or
+/// refuses at the key's position.
+#[derive(Debug, Clone)]
+pub enum Seconds {
+    Number(f64),
+    Text(String),
+}
 
 /// `min_healthy`: a count (`2`) or a share of the real servers (`"50%"`), kept as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +153,11 @@ pub struct Status(pub String);
 
 impl PartialEq for Seconds {
     fn eq(&self, other: &Seconds) -> bool {
-        self.0.to_bits() == other.0.to_bits()
+        match (self, other) {
+            (Seconds::Number(a), Seconds::Number(b)) => a.to_bits() == b.to_bits(),
+            (Seconds::Text(a), Seconds::Text(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -156,10 +165,10 @@ impl Eq for Seconds {}
 
 impl Serialize for Seconds {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.0.fract() == 0.0 && self.0.abs() < 1e15 {
-            serializer.serialize_i64(self.0 as i64)
-        } else {
-            serializer.serialize_f64(self.0)
+        match self {
+            Seconds::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => serializer.serialize_i64(*n as i64),
+            Seconds::Number(n) => serializer.serialize_f64(*n),
+            Seconds::Text(t) => serializer.serialize_str(t),
         }
     }
 }
@@ -173,13 +182,16 @@ impl<'de> Deserialize<'de> for Seconds {
                 f.write_str("a number of seconds such as 2 or 0.5")
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Seconds, E> {
-                Ok(Seconds(v as f64))
+                Ok(Seconds::Number(v as f64))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Seconds, E> {
-                Ok(Seconds(v as f64))
+                Ok(Seconds::Number(v as f64))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Seconds, E> {
-                Ok(Seconds(v))
+                Ok(Seconds::Number(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Seconds, E> {
+                Ok(Seconds::Text(v.to_string()))
             }
         }
         deserializer.deserialize_any(Visitor)

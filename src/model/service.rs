@@ -348,6 +348,9 @@ fn persistence(c: &mut Checker, path: &str, p: &raw::Persistence, family: Family
 }
 
 fn netmask(c: &mut Checker, path: &str, text: &str, family: Family) -> Option<Netmask> {
+    if c.leading_zero(path, text, "netmask") {
+        return None;
+    }
     let prefix = text.trim().trim_start_matches('/').parse::<u32>().ok();
     match family {
         Family::Ipv4 => {
