@@ -8,12 +8,12 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::state::Inventory;
-use crate::state::{DrainRecord, Family, Owned, RealOf, SyncRole};
+use crate::state::{DrainEntry, Family, Owned, SyncRole};
 use secure::Dir;
 
 #[derive(Serialize, Deserialize)]
@@ -30,34 +30,7 @@ struct OnDisk {
     sync: BTreeSet<SyncRole>,
     /// Real servers draining after a one-shot `apply`; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    drains: Vec<DrainOnDisk>,
-}
-
-/// One drain: `{"service": "tcp/192.168.2.110:80", "real_server": "10.0.0.2:80", "started":
-/// 1796107212, "deadline": 1796107272}` (Unix seconds).
-#[derive(Serialize, Deserialize)]
-struct DrainOnDisk {
-    service: String,
-    real_server: String,
-    started: u64,
-    deadline: u64,
-}
-
-fn unix(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-fn drains_from_disk(disk: Vec<DrainOnDisk>) -> Result<BTreeMap<RealOf, DrainRecord>, String> {
-    let mut out = BTreeMap::new();
-    for d in disk {
-        let service = d.service.parse()?;
-        let real: std::net::SocketAddr =
-            d.real_server.parse().map_err(|e| format!("real server `{}`: {e}", d.real_server))?;
-        let real = crate::state::RealKey { address: real.ip(), port: real.port() };
-        let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
-        out.insert((service, real), DrainRecord { started: at(d.started), deadline: at(d.deadline) });
-    }
-    Ok(out)
+    drains: Vec<DrainEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +174,7 @@ impl StateDir {
                 Err(detail) => return Ok(Parsed::Damaged(detail)),
             };
         }
-        let drains = match drains_from_disk(disk.drains) {
+        let drains = match DrainEntry::read_all(disk.drains) {
             Ok(drains) => drains,
             Err(detail) => return Ok(Parsed::Damaged(detail)),
         };
@@ -274,16 +247,7 @@ impl StateDir {
             firewall: inventory.firewall.clone(),
             host: inventory.host.clone(),
             sync: inventory.sync.clone(),
-            drains: inventory
-                .drains
-                .iter()
-                .map(|((s, r), d)| DrainOnDisk {
-                    service: s.to_string(),
-                    real_server: r.to_string(),
-                    started: unix(d.started),
-                    deadline: unix(d.deadline),
-                })
-                .collect(),
+            drains: DrainEntry::write_all(&inventory.drains),
         };
         let mut text = serde_json::to_string_pretty(&disk)
             .map_err(|e| Error::Write { path: path.clone(), source: io::Error::other(e) })?;

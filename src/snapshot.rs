@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::model;
-use crate::state::{Chain, ChainId, Family, Hook, Inventory, State, SyncDaemon, SyncRole};
+use crate::state::{Chain, ChainId, DrainEntry, Family, Hook, Inventory, RealKey, RealOf, State, SyncDaemon, SyncRole};
 
 /// The snapshot format this lvsync writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -36,6 +36,23 @@ pub struct Snapshot {
     pub ipvs_sync: Option<Vec<SnapshotSyncDaemon>>,
     /// What lvsync had applied on that director: which services are its own.
     pub inventory: SnapshotInventory,
+    /// The `down` verdicts `watch` had left in the state directory, in the shape of its health
+    /// record (`health.json`, read by the caller); absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<serde_json::Value>,
+    /// The real servers that had active connections (one not listed had none); absent in
+    /// snapshots from before, where they are not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_conns: Option<Vec<SnapshotConns>>,
+}
+
+/// A real server's active connections: `{"service": "tcp/192.168.2.110:80", "real_server":
+/// "10.0.0.2:80", "active": 12}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotConns {
+    pub service: String,
+    pub real_server: String,
+    pub active: u32,
 }
 
 /// One running sync daemon, as `GET_DAEMON` reported it.
@@ -75,6 +92,9 @@ pub struct SnapshotInventory {
     /// The sync daemons lvsync started (`master`, `backup`); absent when none.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub sync: BTreeSet<SyncRole>,
+    /// Real servers draining after a one-shot `apply`; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drains: Vec<DrainEntry>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +109,10 @@ pub enum Error {
     Ipvs(String),
     #[error("the snapshot's inventory names a service `{id}` that is not a service id: {detail}")]
     InventoryId { id: String, detail: String },
+    #[error("the snapshot's inventory has a drain that is not valid: {0}")]
+    Drain(String),
+    #[error("the snapshot's active connections are not valid: {0}")]
+    Conns(String),
     #[error(
         "the snapshot was taken on host `{found}`, not `{expected}`; export one on `{expected}`, or drop `--node` to plan against it anyway"
     )]
@@ -129,7 +153,10 @@ impl Snapshot {
                 services: inventory.services.iter().map(|(k, n)| (k.to_string(), n.clone())).collect(),
                 firewall: inventory.firewall.clone(),
                 sync: inventory.sync.clone(),
+                drains: DrainEntry::write_all(&inventory.drains),
             },
+            health: None,
+            active_conns: None,
         }
     }
 
@@ -158,6 +185,7 @@ impl Snapshot {
             found: self.inventory.found,
             firewall: self.inventory.firewall.clone(),
             sync: self.inventory.sync.clone(),
+            drains: DrainEntry::read_all(self.inventory.drains.clone()).map_err(Error::Drain)?,
             ..Default::default()
         };
         let text = self.ipvs.to_string();
@@ -194,6 +222,29 @@ impl Snapshot {
                 .collect()
         });
         Ok((state, inventory))
+    }
+
+    /// Record the active connections of real servers (those with none are left out).
+    pub fn set_active_conns(&mut self, conns: &BTreeMap<RealOf, u32>) {
+        let busy = conns.iter().filter(|(_, n)| **n > 0);
+        self.active_conns = Some(
+            busy.map(|((s, r), n)| SnapshotConns { service: s.to_string(), real_server: r.to_string(), active: *n })
+                .collect(),
+        );
+    }
+
+    /// The active connections of every real server (missing: none), if the snapshot has them.
+    pub fn active_conns(&self) -> Result<Option<BTreeMap<RealOf, u32>>, Error> {
+        let Some(entries) = &self.active_conns else { return Ok(None) };
+        let mut out = BTreeMap::new();
+        for e in entries {
+            let service =
+                e.service.parse().map_err(|detail| Error::Conns(format!("service `{}`: {detail}", e.service)))?;
+            let real: std::net::SocketAddr =
+                e.real_server.parse().map_err(|err| Error::Conns(format!("real server `{}`: {err}", e.real_server)))?;
+            out.insert((service, RealKey { address: real.ip(), port: real.port() }), e.active);
+        }
+        Ok(Some(out))
     }
 
     /// How old the snapshot is at `now` (zero if it claims to be from the future).

@@ -106,7 +106,9 @@ fn lvsync(args: &[&str]) -> (i32, String, String) {
 fn plan_observed_plans_against_the_snapshot_as_the_planner_does() {
     let (state, inventory) = live();
     let files = Files(tempfile::tempdir().unwrap());
-    let snap = Snapshot::take(&state, &inventory, "director-1".into(), SystemTime::now());
+    let mut snap = Snapshot::take(&state, &inventory, "director-1".into(), SystemTime::now());
+    // Every real server idle: one that leaves the file is deleted at once, as the planner says.
+    snap.set_active_conns(&BTreeMap::new());
     let snap_path = files.write("snap.json", &serde_json::to_string(&snap).unwrap());
     let changed = FIREWALLED.replace("10.1.1.1}", "10.1.1.1, weight: 4}").replace("10.0.0.0/8, ", "");
     let file = files.write("director.yaml", &changed);
@@ -127,6 +129,87 @@ fn plan_observed_plans_against_the_snapshot_as_the_planner_does() {
     assert_eq!(code, 0);
     assert!(text.contains("~ real server 10.1.1.1:80 of web: weight 1 -> 4"), "{text}");
     assert!(text.contains("Left alone (not managed by this file):"), "{text}");
+}
+
+/// What `plan` on the director lays over the file, `plan --observed` lays over it from the
+/// snapshot: the `down` verdicts `watch` left (the real server stays at weight 0, with why), the
+/// fallback while no real server takes traffic, and a drain for a real server that leaves the
+/// file with active connections (one without goes at once).
+#[test]
+fn plan_observed_keeps_health_verdicts_the_fallback_and_drains() {
+    let file = "\
+version: 1
+services:
+  - name: web
+    vip: 10.1.0.1
+    port: 80
+    health: {check: tcp}
+    fallback: {address: 10.1.1.9}
+    real_servers:
+      - {address: 10.1.1.1}
+      - {address: 10.1.1.2}
+  - name: api
+    vip: 10.1.0.2
+    port: 80
+    fallback: {address: 10.1.1.9}
+    real_servers:
+      - {address: 10.1.1.5, weight: 0}
+";
+    let live_file = file.replace(
+        "      - {address: 10.1.1.5, weight: 0}\n",
+        "      - {address: 10.1.1.5, weight: 0}\n      - {address: 10.1.1.6}\n      - {address: 10.1.1.7}\n",
+    );
+    let config = lvsync::model::load(file).unwrap();
+    let live_config = lvsync::model::load(&live_file).unwrap();
+    // On the director: `watch` found .1 down and set it to 0 (the fallback stays out: .2 is up).
+    let mut state = desired(&live_config, &Overlays::default());
+    let web: ServiceKey = "tcp/10.1.0.1:80".parse().unwrap();
+    let api: ServiceKey = "tcp/10.1.0.2:80".parse().unwrap();
+    let real = |a: &str| lvsync::state::RealKey { address: a.parse().unwrap(), port: 80 };
+    state.services.get_mut(&web).unwrap().reals.get_mut(&real("10.1.1.1")).unwrap().weight = 0;
+    let inventory = Inventory {
+        services: BTreeMap::from([(web, Some("web".to_string())), (api, Some("api".to_string()))]),
+        found: true,
+        firewall: Some(BTreeSet::new()),
+        ..Default::default()
+    };
+    let now = SystemTime::now();
+    let mut snap = Snapshot::take(&state, &inventory, "director-1".into(), now);
+    snap.set_active_conns(&BTreeMap::from([((api, real("10.1.1.6")), 3)]));
+    let check = &config.services[0].health.checks[&real("10.1.1.1")];
+    let since = now.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 30;
+    snap.health = Some(serde_json::json!({
+        "written": since + 20,
+        "services": [{"name": "web", "service": "tcp/10.1.0.1:80", "real_servers": [{
+            "real_server": "10.1.1.1:80", "file_weight": 1, "health": "down", "since": "10:00:00",
+            "last_probe": "fail", "last_error": "tcp: connection refused", "overlay": null,
+            "drain_left_s": null, "check": lvsync::watch::stored::fingerprint(&check.target), "since_s": since
+        }]}]
+    }));
+    let files = Files(tempfile::tempdir().unwrap());
+    let snap_path = files.write("snap.json", &serde_json::to_string(&snap).unwrap());
+    let file_path = files.write("director.yaml", file);
+
+    let (code, text, _) = lvsync(&["plan", &file_path, "--observed", &snap_path]);
+    assert_eq!(code, 0);
+    // .1 stays at 0 (no change planned for it); api's only real server has weight 0, so the
+    // fallback comes in; .6 has connections and drains, idle .7 goes at once.
+    assert!(!text.contains("10.1.1.1:80 of web"), "{text}");
+    assert!(text.contains("+ real server 10.1.1.9:80 of api"), "{text}");
+    assert!(!text.contains("10.1.1.9:80 of web"), "{text}");
+    assert!(text.contains("~ real server 10.1.1.6:80 of api: weight 1 -> 0"), "{text}");
+    assert!(text.contains("- real server 10.1.1.7:80 of api"), "{text}");
+    let (_, json, _) = lvsync(&["plan", &file_path, "--observed", &snap_path, "--format", "json"]);
+    let got: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(got["draining"].to_string().contains("10.1.1.6"), "{got}");
+    let drained = got["changes"].as_array().unwrap().iter().find(|c| c["id"] == "tcp/10.1.0.2:80/10.1.1.6:80");
+    assert!(drained.is_some_and(|c| c["reason"].as_str().unwrap_or("").contains("left the file")), "{got}");
+
+    // The verdict is what keeps .1 at 0: without it, the plan puts .1 back.
+    snap.health = None;
+    let snap_path = files.write("snap-no-health.json", &serde_json::to_string(&snap).unwrap());
+    let (_, text, _) = lvsync(&["plan", &file_path, "--observed", &snap_path]);
+    assert!(text.contains("~ real server 10.1.1.1:80 of web: weight 0 -> 1"), "{text}");
 }
 
 #[test]

@@ -2,18 +2,17 @@
 //! `plan FILE --observed SNAPSHOT` plans against one with no kernel and no root.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 
 use super::args::Format;
 use super::commands::{load, print_plan, read};
 use super::output::{Done, Out};
-use crate::desired::{desired, render_diff};
+use crate::desired::render_diff;
 use crate::director::{self, Director, Scope};
-use crate::plan;
 use crate::snapshot::Snapshot;
-use crate::state::Overlays;
+use crate::watch::status;
 
 pub struct Options {
     pub snapshot: PathBuf,
@@ -28,7 +27,29 @@ pub fn export(g: &director::Options) -> anyhow::Result<i32> {
     let mut director = Director::open_read_only(g)?;
     let inventory = director.inventory()?;
     let state = director.observe(&Scope::All)?;
-    let snapshot = Snapshot::take(&state, &inventory, host_name(), SystemTime::now());
+    let mut snapshot = Snapshot::take(&state, &inventory, host_name(), SystemTime::now());
+    // What decides whether a real server that leaves the file drains or goes at once.
+    let services: Vec<_> = state.services.keys().copied().collect();
+    let conns = if services.is_empty() {
+        Default::default()
+    } else {
+        crate::ipvs::IpvsBackend::connect()
+            .and_then(|mut ipvs| ipvs.active_conns(&services))
+            .context("cannot read the active connections of the real servers")?
+    };
+    snapshot.set_active_conns(&conns);
+    // Only the `down` verdicts count for a plan (see `watch::stored`).
+    if let status::Loaded::Record(mut record) =
+        status::load(&g.state_dir).context("cannot read the health verdicts `watch` keeps in the state directory")?
+    {
+        for s in &mut record.services {
+            s.real_servers.retain(|r| r.health == "down");
+        }
+        record.services.retain(|s| !s.real_servers.is_empty());
+        if !record.services.is_empty() {
+            snapshot.health = Some(serde_json::to_value(&record).context("cannot write the health verdicts")?);
+        }
+    }
     let mut out = Out::new();
     out.json(&snapshot);
     Ok(out.finish(0, Done::ReadOnly))
@@ -48,8 +69,19 @@ pub fn plan(file: &Path, format: Format, opts: &Options) -> anyhow::Result<i32> 
     let (snapshot, stale) = snapshot?;
     let (observed, inventory) =
         snapshot.observed().with_context(|| format!("cannot read the snapshot {}", opts.snapshot.display()))?;
-    let want = desired(&config, &Overlays::default());
-    let mut planned = plan::plan(&want, &observed, config.ownership, &inventory);
+    let record =
+        match &snapshot.health {
+            Some(h) => Some(serde_json::from_value::<status::Record>(h.clone()).with_context(|| {
+                format!("cannot read the health verdicts of the snapshot {}", opts.snapshot.display())
+            })?),
+            None => None,
+        };
+    // As `plan` on the director would have planned when the snapshot was taken.
+    let taken = UNIX_EPOCH + Duration::from_secs(snapshot.taken_at);
+    let conns =
+        snapshot.active_conns().with_context(|| format!("cannot read the snapshot {}", opts.snapshot.display()))?;
+    let (wanted, planned) = super::oneshot::wanted_offline(&config, record, observed, &inventory, conns, taken);
+    let (observed, want, mut planned) = (planned.observed, wanted.desired, planned.plan);
     planned.notes.insert(
         0,
         format!("planned against the snapshot of {} ({}), not the live kernel", snapshot.host, opts.snapshot.display()),

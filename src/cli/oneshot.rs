@@ -45,59 +45,126 @@ pub(super) fn wanted(director: &mut Director, g: &Options, config: &Config) -> a
         return Ok((wanted, planned));
     }
     let now = SystemTime::now();
-    let mut notes = advice::warnings(config);
     // The record covers every real server (25 MB at 20,000 services): read only when the file
     // probes something.
     let probed = config.services.iter().any(|s| !s.health.checks.is_empty());
     let loaded = if probed { status::load(&g.state_dir) } else { Ok(status::Loaded::NoRecord) };
-    let verdicts = match loaded {
-        Ok(status::Loaded::Record(record)) => {
-            let (verdicts, note) = stored::verdicts(config, &record, now);
-            notes.extend(note);
-            verdicts
-        }
-        Ok(_) => Default::default(),
-        Err(err) => {
-            notes.push(format!(
-                "the health verdicts in the state dir cannot be read ({}); planning without them",
-                crate::error_chain::error_chain(&err)
-            ));
-            Default::default()
-        }
-    };
-    let mut overlays = pool::state_overlays(config, &verdicts);
-    let mut reasons: BTreeMap<RealOf, String> = overlays.weights.iter().map(|(k, w)| (*k, w.reason.clone())).collect();
-    reasons.extend(overlays.removed.iter().map(|(k, r)| (*k, r.clone())));
-    reasons.extend(overlays.added.iter().map(|(k, a)| (*k, a.reason.clone())));
-
+    let health = Health::of(config, loaded, now);
     let inventory = director.inventory()?;
-    let mut want = desired(config, &overlays);
+    let want = desired(config, &health.overlays);
     let mut planned = director.plan(Target { desired: &want, ownership: config.ownership }, &Scope::All)?;
-    // The file's real servers by service, looked up only if the plan deletes something.
-    let in_file = OnceCell::new();
-    let listed = |at: &RealOf| {
-        in_file.get_or_init(|| config.reals_by_service()).get(&at.0).is_some_and(|r| r.contains_key(&at.1))
-    };
-    let leaving = oneshot::leaving_in(&planned.plan.changes, listed);
-    let conns = if leaving.is_empty() { Some(BTreeMap::new()) } else { active_conns(&oneshot::services_of(&leaving)) };
-    if conns.is_none() {
-        notes.push(
-            "the active connections of real servers that left the file cannot be read: they drain until their deadline"
-                .into(),
-        );
-    }
-    let carry = oneshot::carry(config, &leaving, &planned.observed, &inventory.drains, conns.as_ref(), now);
-    if !carry.overlays.is_empty() {
-        overlays.drains = carry.overlays.drains;
-        overlays.kept = carry.overlays.kept;
-        want = desired(config, &overlays);
-        // The same observation, planned again with the drains: a pure step.
-        planned.plan = plan::plan(&want, &planned.observed, config.ownership, &inventory);
-    }
-    reasons.extend(carry.reasons);
-    let wanted = Wanted { desired: want, notes, reasons, draining: carry.draining, records: Some(carry.records) };
-    wanted.annotate(&mut planned.plan);
+    let wanted = health.with_drains(config, want, &mut planned, &inventory, Conns::Kernel, now);
     Ok((wanted, planned))
+}
+
+/// What `plan` against a snapshot wants: the same as [`wanted`] on the director at the time the
+/// snapshot was taken (`now`), from the verdicts, drains and active connections the snapshot
+/// holds (`conns`: `None` from a snapshot without them).
+pub(super) fn wanted_offline(
+    config: &Config,
+    record: Option<status::Record>,
+    observed: State,
+    inventory: &crate::state::Inventory,
+    conns: Option<BTreeMap<RealOf, u32>>,
+    now: SystemTime,
+) -> (Wanted, Planned) {
+    let loaded = Ok(record.map_or(status::Loaded::NoRecord, status::Loaded::Record));
+    let health = Health::of(config, loaded, now);
+    let want = desired(config, &health.overlays);
+    let plan = plan::plan(&want, &observed, config.ownership, inventory);
+    let mut planned = Planned { plan, observed };
+    let conns = conns.map_or(Conns::NotKnown, Conns::Given);
+    let wanted = health.with_drains(config, want, &mut planned, inventory, conns, now);
+    (wanted, planned)
+}
+
+/// Where the active connections of real servers that leave the file come from.
+enum Conns {
+    Kernel,
+    Given(BTreeMap<RealOf, u32>),
+    /// A snapshot from before they were recorded.
+    NotKnown,
+}
+
+/// The stored verdicts that still apply, laid over the file.
+struct Health {
+    overlays: Overlays,
+    notes: Vec<String>,
+    reasons: BTreeMap<RealOf, String>,
+}
+
+impl Health {
+    fn of(config: &Config, loaded: Result<status::Loaded, status::Error>, now: SystemTime) -> Health {
+        let mut notes = advice::warnings(config);
+        let verdicts = match loaded {
+            Ok(status::Loaded::Record(record)) => {
+                let (verdicts, note) = stored::verdicts(config, &record, now);
+                notes.extend(note);
+                verdicts
+            }
+            Ok(_) => Default::default(),
+            Err(err) => {
+                notes.push(format!(
+                    "the health verdicts in the state dir cannot be read ({}); planning without them",
+                    crate::error_chain::error_chain(&err)
+                ));
+                Default::default()
+            }
+        };
+        let overlays = pool::state_overlays(config, &verdicts);
+        let mut reasons: BTreeMap<RealOf, String> =
+            overlays.weights.iter().map(|(k, w)| (*k, w.reason.clone())).collect();
+        reasons.extend(overlays.removed.iter().map(|(k, r)| (*k, r.clone())));
+        reasons.extend(overlays.added.iter().map(|(k, a)| (*k, a.reason.clone())));
+        Health { overlays, notes, reasons }
+    }
+
+    /// Real servers the plan deletes drain first (kept at weight 0, in the inventory between
+    /// runs): the plan of `want` is made again with them, and annotated.
+    fn with_drains(
+        self,
+        config: &Config,
+        mut want: State,
+        planned: &mut Planned,
+        inventory: &crate::state::Inventory,
+        conns: Conns,
+        now: SystemTime,
+    ) -> Wanted {
+        let Health { mut overlays, mut notes, mut reasons } = self;
+        // The file's real servers by service, looked up only if the plan deletes something.
+        let in_file = OnceCell::new();
+        let listed = |at: &RealOf| {
+            in_file.get_or_init(|| config.reals_by_service()).get(&at.0).is_some_and(|r| r.contains_key(&at.1))
+        };
+        let leaving = oneshot::leaving_in(&planned.plan.changes, listed);
+        let conns = match conns {
+            _ if leaving.is_empty() => Some(BTreeMap::new()),
+            Conns::Kernel => {
+                let read = active_conns(&oneshot::services_of(&leaving));
+                if read.is_none() {
+                    notes.push("the active connections of real servers that left the file cannot be read: they drain until their deadline".into());
+                }
+                read
+            }
+            Conns::Given(conns) => Some(conns),
+            Conns::NotKnown => {
+                notes.push("the snapshot holds no active connections (it is from an older lvsync): real servers that left the file are shown draining until their deadline; on the director an idle one is deleted at once".into());
+                None
+            }
+        };
+        let carry = oneshot::carry(config, &leaving, &planned.observed, &inventory.drains, conns.as_ref(), now);
+        if !carry.overlays.is_empty() {
+            overlays.drains = carry.overlays.drains;
+            overlays.kept = carry.overlays.kept;
+            want = desired(config, &overlays);
+            // The same observation, planned again with the drains: a pure step.
+            planned.plan = plan::plan(&want, &planned.observed, config.ownership, inventory);
+        }
+        reasons.extend(carry.reasons);
+        let wanted = Wanted { desired: want, notes, reasons, draining: carry.draining, records: Some(carry.records) };
+        wanted.annotate(&mut planned.plan);
+        wanted
+    }
 }
 
 /// Active connections from the kernel, on a netlink socket of their own; `None` (logged) when

@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
 
 use super::{Family, Owned, RealOf, ServiceKey, SyncRole};
 
@@ -32,4 +34,43 @@ pub struct Inventory {
 pub struct DrainRecord {
     pub started: SystemTime,
     pub deadline: SystemTime,
+}
+
+/// One drain as the inventory file and snapshots write it: `{"service": "tcp/192.168.2.110:80",
+/// "real_server": "10.0.0.2:80", "started": 1796107212, "deadline": 1796107272}` (Unix seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrainEntry {
+    pub service: String,
+    pub real_server: String,
+    pub started: u64,
+    pub deadline: u64,
+}
+
+impl DrainEntry {
+    pub fn write_all(drains: &BTreeMap<RealOf, DrainRecord>) -> Vec<DrainEntry> {
+        let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        drains
+            .iter()
+            .map(|((s, r), d)| DrainEntry {
+                service: s.to_string(),
+                real_server: r.to_string(),
+                started: unix(d.started),
+                deadline: unix(d.deadline),
+            })
+            .collect()
+    }
+
+    /// The drains of `entries`, or what is wrong with one of them.
+    pub fn read_all(entries: Vec<DrainEntry>) -> Result<BTreeMap<RealOf, DrainRecord>, String> {
+        let mut out = BTreeMap::new();
+        for d in entries {
+            let service = d.service.parse()?;
+            let real: std::net::SocketAddr =
+                d.real_server.parse().map_err(|e| format!("real server `{}`: {e}", d.real_server))?;
+            let real = super::RealKey { address: real.ip(), port: real.port() };
+            let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+            out.insert((service, real), DrainRecord { started: at(d.started), deadline: at(d.deadline) });
+        }
+        Ok(out)
+    }
 }

@@ -17,7 +17,7 @@ pub use ha::{Ha, HaNode, KeepalivedConf};
 pub use host::{
     FouPort, HostAddress, HostState, OwnAddress, Owned, RealServerFacts, RouteBack, SysctlKey, TunnelDevice,
 };
-pub use inventory::{DrainRecord, Inventory};
+pub use inventory::{DrainEntry, DrainRecord, Inventory};
 pub use ipvs::{
     Forward, Netmask, Persistence, RealKey, RealServer, SchedFlags, Scheduler, Service, ServiceAttrs, ServiceKey,
     Timeouts, Tunnel, TunnelChecksum, TunnelType,
