@@ -15,6 +15,10 @@ use crate::state::{Chain, ChainId, DrainEntry, Family, Hook, Inventory, RealKey,
 /// The snapshot format this lvsync writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";
 
+/// How far in the future a snapshot may be dated (clocks of two machines differ) before
+/// planning against it warns.
+const FUTURE_SLACK: Duration = Duration::from_secs(300);
+
 /// How old a snapshot may be before planning against it warns, unless `--max-age` says.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(3600);
 
@@ -261,6 +265,16 @@ impl Snapshot {
             && expected != self.host
         {
             return Err(Error::ForeignHost { found: self.host.clone(), expected: expected.to_string() });
+        }
+        let taken = UNIX_EPOCH + Duration::from_secs(self.taken_at);
+        if let Ok(ahead) = taken.duration_since(now)
+            && ahead > FUTURE_SLACK
+        {
+            return Ok(Some(format!(
+                "the snapshot of {} is dated {} in the future: this machine's clock or the director's is wrong, so its age (`--max-age`) and the deadlines of drains in it cannot be trusted",
+                self.host,
+                human(ahead)
+            )));
         }
         let age = self.age(now);
         Ok((age > max_age).then(|| {

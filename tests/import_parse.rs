@@ -164,6 +164,20 @@ fn misc_check_becomes_exec_with_argv_and_no_shell() {
     assert!(s[1].contains("k.conf:11:") && s[1].contains("shell syntax"), "{}", s[1]);
 }
 
+/// What is left out names the keyword as written, and says why without contradicting itself.
+#[test]
+fn a_timeout_over_the_interval_and_a_udp_check_are_reported_as_written() {
+    let i = keepalived(
+        "virtual_server 10.0.0.1 53 {\n  protocol UDP\n  delay_loop 0.5\n  real_server 10.0.0.2 53 {\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n  real_server 10.0.0.3 53 {\n    UDP_CHECK {\n      payload 70696e67\n      require_reply 706f6e67\n    }\n  }\n}\n",
+    );
+    let s = skipped(&i);
+    assert_eq!(s.len(), 2, "{s:#?}");
+    assert!(s[0].starts_with("k.conf:6: `connect_timeout 1` not converted") && s[0].contains("0.25 s"), "{}", s[0]);
+    assert!(s[1].starts_with("k.conf:10: `UDP_CHECK` not converted") && s[1].contains("by hand"), "{}", s[1]);
+    assert!(!s[1].contains("no check like"), "{}", s[1]);
+    assert!(i.text.contains("timeout: 0.25\n"), "{}", i.text);
+}
+
 #[test]
 fn without_inhibit_on_failure_keepalived_removes() {
     let i = keepalived(

@@ -77,6 +77,12 @@ fn a_foreign_host_is_an_error_and_a_stale_snapshot_a_warning() {
     assert_eq!(snap.check(now, Duration::from_secs(86400), Some("director-1")).unwrap(), None);
     let warning = snap.check(now, Duration::from_secs(3600), None).unwrap().expect("stale");
     assert!(warning.contains("stale: taken 3h 1m ago, more than the 1h 0m allowed"), "{warning}");
+    // Dated in the future: a wrong clock on one side, worth a warning past a few minutes.
+    let ahead = Snapshot::take(&state, &inventory, "director-1".into(), now + Duration::from_secs(2 * 3600 + 30));
+    let warning = ahead.check(now, Duration::from_secs(3600), None).unwrap().expect("from the future");
+    assert!(warning.contains("dated 2h 0m in the future") && warning.contains("clock"), "{warning}");
+    let skewed = Snapshot::take(&state, &inventory, "director-1".into(), now + Duration::from_secs(60));
+    assert_eq!(skewed.check(now, Duration::from_secs(3600), None).unwrap(), None);
 }
 
 struct Files(tempfile::TempDir);

@@ -54,6 +54,11 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
         "SSL_GET" => ("https", 1),
         "DNS_CHECK" => ("dns", 3),
         "MISC_CHECK" => ("exec", 0),
+        "UDP_CHECK" => {
+            let why = "keepalived's `payload` and `require_reply` are hex bytes, and with no `require_reply` a probe that gets no answer passes; lvsync's `udp: {send, expect}` sends text and needs an answer: write it by hand";
+            skipped.push(Skipped::new(n.line, "UDP_CHECK", why));
+            return None;
+        }
         other => {
             let why = format!("lvsync has no check like {other}; its checks are tcp, http, https, udp, dns and exec");
             skipped.push(Skipped::new(n.line, other, why));
@@ -69,7 +74,7 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
     for c in n.children() {
         if common(c, &mut d, skipped) {
             if c.keyword == "connect_timeout" {
-                explicit_timeout = Some(c.line);
+                explicit_timeout = Some((c.line, "connect_timeout"));
             }
             continue;
         }
@@ -95,7 +100,7 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
             },
             ("exec", "misc_timeout") => {
                 d.connect_timeout = seconds(c, skipped);
-                explicit_timeout = Some(c.line);
+                explicit_timeout = Some((c.line, "misc_timeout"));
             }
             (_, "connect_ip" | "bindto" | "bind_port" | "bind_if" | "fwmark") => skipped.push(Skipped::new(
                 c.line,
@@ -151,12 +156,12 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
     let default_timeout = if check == "exec" { interval } else { 5.0 };
     let mut timeout = d.connect_timeout.unwrap_or(default_timeout);
     if timeout >= interval {
-        if let Some(line) = explicit_timeout {
+        if let Some((line, keyword)) = explicit_timeout {
             let why = format!(
                 "lvsync needs a probe's timeout below its interval ({interval} s); it uses {} s",
                 interval / 2.0
             );
-            skipped.push(Skipped::new(line, &format!("timeout {timeout}"), why));
+            skipped.push(Skipped::new(line, &format!("{keyword} {timeout}"), why));
         }
         timeout = interval / 2.0;
     }

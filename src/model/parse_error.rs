@@ -161,7 +161,11 @@ fn suggestion(rest: &str) -> Option<&str> {
         .split(", ")
         .map(|k| k.trim_matches('`'))
         .map(|k| (distance(unknown, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        // A near spelling, or one word of the other's (`forwarding` for `forward`).
+        .filter(|(d, k)| {
+            let part = |long: &str, short: &str| short.len() >= 4 && long.starts_with(short);
+            *d <= 2.max(k.len() / 4) || part(unknown, k) || part(k, unknown)
+        })
         .min()
         .map(|(_, k)| k)
 }

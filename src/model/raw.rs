@@ -257,6 +257,7 @@ pub struct Service {
     /// Seconds a real server that leaves the file keeps weight 0 while it has active
     /// connections before it is deleted; default 60; 0 deletes at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("maximum" = 604800))]
     pub drain_timeout: Option<Seconds>,
     /// The real servers; the file is their whole truth inside this service.
     #[serde(default)]

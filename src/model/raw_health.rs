@@ -18,9 +18,11 @@ pub struct Health {
     pub port: Option<i64>,
     /// Seconds between two probes of one real server, 0.05..3600; default 5.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minimum" = 0.05, "maximum" = 3600))]
     pub interval: Option<Seconds>,
     /// Seconds a probe may take, below `interval`; default 2 (or less than a shorter interval).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("minimum" = 0.001, "maximum" = 3600))]
     pub timeout: Option<Seconds>,
     /// Consecutive passes that put a down real server back, 1..1000; default 2.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,6 +24,13 @@ fn unknown_key_is_refused_with_the_valid_keys() {
         6,
         &["did you mean `weight`?"],
     );
+    // Another form of a valid key's word (`forwarding` for `forward`, as ipvsadm's docs say it).
+    refused(
+        "version: 1\nservices:\n  - name: web\n    fwmark: 1\n    forwarding: dr\n",
+        "services[0].forwarding",
+        5,
+        &["unknown key `forwarding`", "did you mean `forward`?"],
+    );
     let e = refused(
         "version: 1\nservices:\n  - name: web\n    fwmark: 1\n    colour: blue\n",
         "services[0].colour",
