@@ -45,8 +45,41 @@ pub fn review(old: &Config, new: &Config) -> Review {
         firewall: Some(before.chains.keys().map(|id| id.family).collect::<BTreeSet<_>>()),
         ..Default::default()
     };
-    let plan = plan::plan(&after, &before, new.ownership, &inventory);
+    let mut plan = plan::plan(&after, &before, new.ownership, &inventory);
+    drains_first(&mut plan, new);
     let mut settings = settings::diff(old, new);
     ha::diff(old, new, &mut settings);
     Review { plan, settings }
+}
+
+/// On a director, a real server that leaves the file is not deleted at once: it drains first
+/// (weight 0 while it has active connections, up to its service's `drain_timeout`). A review
+/// says so on the line, as `plan` does; so it does for the real servers of a service that
+/// leaves.
+fn drains_first(plan: &mut Plan, new: &Config) {
+    use crate::plan::{Change, IpvsChange};
+    let timeout = |key: &crate::state::ServiceKey| {
+        let found = new.services.iter().find(|s| s.key == *key).map(|s| s.health.drain_timeout);
+        found.unwrap_or(crate::state::health::DEFAULT_DRAIN_TIMEOUT)
+    };
+    let mut service_left = false;
+    for change in &plan.changes {
+        match change {
+            Change::Ipvs(IpvsChange::DeleteReal { service, key, .. }) if !timeout(service).is_zero() => {
+                let reason = format!(
+                    "on a director it drains first: weight 0 while it has active connections, at most drain_timeout {} s",
+                    timeout(service).as_secs_f64()
+                );
+                plan.reasons.insert((*service, *key), reason);
+            }
+            Change::Ipvs(IpvsChange::DeleteService { before, .. }) if !before.reals.is_empty() => service_left = true,
+            _ => {}
+        }
+    }
+    if service_left {
+        plan.notes.push(format!(
+            "on a director, a service that leaves the file goes once its real servers have drained: weight 0 while they have active connections, at most {} s",
+            crate::state::health::DEFAULT_DRAIN_TIMEOUT.as_secs()
+        ));
+    }
 }

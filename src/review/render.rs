@@ -33,6 +33,9 @@ pub fn render_text(review: &Review, color: bool) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
+    for note in &review.plan.notes {
+        let _ = writeln!(out, "Note: {note}\n");
+    }
     let last = if review.is_empty() { summary(review) } else { format!("Diff: {}", summary(review)) };
     let _ = writeln!(out, "{}", paint.bold(&last));
     out
@@ -70,6 +73,9 @@ pub fn render_markdown(review: &Review, old: &str, new: &str) -> String {
         let _ = writeln!(out, "{sign}{}{rest}", &indent[indent.len().min(2)..]);
     }
     out.push_str("```\n");
+    for note in &review.plan.notes {
+        let _ = write!(out, "\nNote: {note}\n");
+    }
     if !review.settings.is_empty() {
         out.push_str("\nHealth and other settings are not kernel state: `watch` acts on them.\n");
     }

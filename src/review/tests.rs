@@ -94,3 +94,24 @@ fn ha_and_ipvs_sync_changes_show() {
         ]
     );
 }
+
+/// A real server that leaves the file drains on a director before it goes, and the review
+/// says so on its line, with its service's `drain_timeout`; `drain_timeout: 0` deletes at once.
+#[test]
+fn a_real_server_that_leaves_is_shown_draining_first() {
+    let new = BASE.replace("      - {address: 192.168.2.107, health: {check: http, http: {path: /up}}}\n", "");
+    let text = render_text(&review(&load(BASE).unwrap(), &load(&new).unwrap()), false);
+    assert!(
+        text.contains("- real server 192.168.2.107:80 of web (on a director it drains first: weight 0 while it has active connections, at most drain_timeout 60 s)"),
+        "{text}"
+    );
+    let at_once = new.replace("    real_servers:", "    drain_timeout: 0\n    real_servers:");
+    let text = render_text(&review(&load(BASE).unwrap(), &load(&at_once).unwrap()), false);
+    assert!(text.contains("- real server 192.168.2.107:80 of web\n"), "{text}");
+    let gone = review(&load(BASE).unwrap(), &load("version: 1\nservices: []\n").unwrap());
+    let text = render_text(&gone, false);
+    assert!(
+        text.contains("Note: on a director, a service that leaves the file goes once its real servers have drained"),
+        "{text}"
+    );
+}
