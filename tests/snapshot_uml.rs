@@ -38,6 +38,7 @@ services:
     vip: 10.1.0.1
     port: 80
     scheduler: wrr
+    health: {check: tcp}
     real_servers:
       - {address: 10.1.1.1, weight: 3}
       - {address: 10.1.1.4, weight: 1}
@@ -71,6 +72,22 @@ fn on_the_director() {
     // Drift by hand, and a service lvsync does not manage.
     sh("ipvsadm -e -t 10.1.0.1:80 -r 10.1.1.2:80 -g -w 7");
     sh("ipvsadm -A -t 10.1.0.9:8080 -s rr && ipvsadm -a -t 10.1.0.9:8080 -r 10.1.1.9:8080 -g");
+    // `watch` found 10.1.1.1 down (its record in the state directory, as `watch` writes it):
+    // the director's plan keeps it at weight 0, and so must the plan against the snapshot.
+    let config = lvsync::model::load(NEW).unwrap();
+    let real = lvsync::state::RealKey { address: "10.1.1.1".parse().unwrap(), port: 80 };
+    let check = lvsync::watch::stored::fingerprint(&config.services[0].health.checks[&real].target);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let record = serde_json::json!({
+        "written": now,
+        "services": [{"name": "web", "service": "tcp/10.1.0.1:80", "real_servers": [
+            {"real_server": "10.1.1.1:80", "file_weight": 3, "health": "down", "since": null, "last_probe": "fail",
+             "last_error": "tcp: connection refused", "overlay": null, "drain_left_s": null, "check": check, "since_s": now - 60},
+            {"real_server": "10.1.1.4:80", "file_weight": 1, "health": "up", "since": null, "last_probe": "pass",
+             "last_error": null, "overlay": null, "drain_left_s": null, "check": check, "since_s": now - 60}
+        ]}]
+    });
+    std::fs::write(state.join(lvsync::watch::status::FILE), record.to_string()).unwrap();
     let (code, snapshot, _) = lvsync(&["export", "--format", "json"], &state);
     assert_eq!(code, 0);
     std::fs::write(dir.join("snapshot.json"), snapshot).unwrap();
@@ -106,7 +123,13 @@ fn plan_against_a_directors_snapshot_on_the_host_equals_plan_on_the_director() {
     assert_eq!(snapshot["format_version"], "1");
     assert!(snapshot["firewall"].as_array().unwrap().len() >= 2, "both families' chains: {snapshot}");
     assert!(snapshot["inventory"]["services"].get("udp/10.1.0.2:53").is_some(), "{snapshot}");
+    // Only the `down` verdict travels; every real server was idle.
+    let health = snapshot["health"].to_string();
+    assert!(health.contains("10.1.1.1:80") && !health.contains("10.1.1.4:80"), "{snapshot}");
+    assert_eq!(snapshot["active_conns"], serde_json::json!([]), "{snapshot}");
     let director: serde_json::Value = serde_json::from_str(&read("director-plan.json")).unwrap();
+    let held = director["changes"].as_array().unwrap().iter().find(|c| c["id"] == "tcp/10.1.0.1:80/10.1.1.1:80");
+    assert!(held.is_some_and(|c| c["after"]["weight"] == 0 && c["reason"].to_string().contains("down")), "{director}");
     let nowhere = Path::new("/nonexistent/lvsync-state");
     let (new, snap) = (dir.join("new.yaml"), dir.join("snapshot.json"));
     let args = ["plan", new.to_str().unwrap(), "--observed", snap.to_str().unwrap(), "--format", "json"];

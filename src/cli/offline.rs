@@ -38,10 +38,14 @@ pub fn export(g: &director::Options) -> anyhow::Result<i32> {
             .context("cannot read the active connections of the real servers")?
     };
     snapshot.set_active_conns(&conns);
-    // Only the `down` verdicts count for a plan (see `watch::stored`).
-    if let status::Loaded::Record(mut record) =
-        status::load(&g.state_dir).context("cannot read the health verdicts `watch` keeps in the state directory")?
-    {
+    // Only the `down` verdicts count for a plan (see `watch::stored`). A record that cannot be
+    // read is left out, as `plan` on the director plans without it, and said.
+    let loaded = status::load(&g.state_dir).unwrap_or_else(|err| {
+        let err = crate::error_chain::error_chain(&err);
+        tracing::warn!("the health verdicts in the state dir cannot be read ({err}); the snapshot has none");
+        status::Loaded::NoRecord
+    });
+    if let status::Loaded::Record(mut record) = loaded {
         for s in &mut record.services {
             s.real_servers.retain(|r| r.health == "down");
         }
