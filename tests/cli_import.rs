@@ -45,6 +45,9 @@ fn what_cannot_be_converted_is_listed_on_stderr_and_the_exit_status_is_1() {
         "{stderr}"
     );
     assert!(stderr.trim_end().ends_with("were not converted; the file printed holds the rest"), "{stderr}");
+    // A group without `protocol` is converted as keepalived 2.2 reads it, and said in line order.
+    assert!(stderr.contains(":48: `virtual_server group web_vips` converted: to `protocol: udp`"), "{stderr}");
+    assert!(stderr.find(":32: ").unwrap() < stderr.find(":48: ").unwrap(), "{stderr}");
     assert!(text(&out.stdout).contains("version: 1\n"));
 }
 

@@ -164,6 +164,24 @@ fn misc_check_becomes_exec_with_argv_and_no_shell() {
     assert!(s[1].contains("k.conf:11:") && s[1].contains("shell syntax"), "{}", s[1]);
 }
 
+/// A `virtual_server` without `protocol` is UDP to keepalived 2.2 (TCP to older ones): it is
+/// converted so, and said, without counting as left out.
+#[test]
+fn a_virtual_server_without_protocol_is_udp_and_said() {
+    let i = keepalived("virtual_server 10.0.0.1 80 {\n  real_server 10.0.0.2 80 {\n  }\n}\n");
+    assert!(i.skipped.is_empty(), "{:?}", i.skipped);
+    assert!(i.text.contains("protocol: udp"), "{}", i.text);
+    let notes: Vec<String> = i.notes.iter().map(|n| n.render("k.conf")).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("k.conf:1: `virtual_server 10.0.0.1 80` converted: to `protocol: udp`"),
+        "{}",
+        notes[0]
+    );
+    let with = keepalived("virtual_server 10.0.0.1 80 {\n  protocol TCP\n  real_server 10.0.0.2 80 {\n  }\n}\n");
+    assert!(with.notes.is_empty(), "{:?}", with.notes);
+}
+
 /// What is left out names the keyword as written, and says why without contradicting itself.
 #[test]
 fn a_timeout_over_the_interval_and_a_udp_check_are_reported_as_written() {

@@ -20,11 +20,14 @@ pub fn run(file: &Path, from: Option<ImportFormat>) -> anyhow::Result<i32> {
     let result = import::import(&text, &name, source);
     let mut out = Out::new();
     out.text(&result.text);
+    // In line order, what was left out and what was converted worth a word alike.
+    let mut said: Vec<_> = result.skipped.iter().chain(&result.notes).collect();
+    said.sort_by_key(|s| s.line);
+    for s in said {
+        eprintln!("{}", s.render(&name));
+    }
     if result.skipped.is_empty() {
         return Ok(out.finish(0, Done::ReadOnly));
-    }
-    for s in &result.skipped {
-        eprintln!("{}", s.render(&name));
     }
     let n = result.skipped.len();
     eprintln!(

@@ -33,7 +33,8 @@ impl Source {
     }
 }
 
-/// Something of the source left out of the file, and why.
+/// Something of the source left out of the file, and why; or (`converted`) converted in a way
+/// the reader should know of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
     /// 1-based line in the source.
@@ -41,25 +42,33 @@ pub struct Skipped {
     /// The keyword or statement as written.
     pub what: String,
     pub why: String,
+    pub converted: bool,
 }
 
 impl Skipped {
     pub fn new(line: usize, what: &str, why: impl Into<String>) -> Skipped {
-        Skipped { line, what: what.to_string(), why: why.into() }
+        Skipped { line, what: what.to_string(), why: why.into(), converted: false }
     }
 
-    /// `keepalived.conf:12: `lvs_sched foo` not converted: why`.
+    /// Converted, but not as its reader may think.
+    pub fn note(line: usize, what: &str, why: impl Into<String>) -> Skipped {
+        Skipped { converted: true, ..Skipped::new(line, what, why) }
+    }
+
+    /// `keepalived.conf:12: `lvs_sched foo` not converted: why`, or `... converted: how`.
     pub fn render(&self, file: &str) -> String {
-        format!("{file}:{}: `{}` not converted: {}", self.line, self.what, self.why)
+        let done = if self.converted { "converted" } else { "not converted" };
+        format!("{file}:{}: `{}` {done}: {}", self.line, self.what, self.why)
     }
 }
 
 /// An import's result: the lvsync file (always a complete file, of what could be converted)
-/// and, in line order, what could not.
+/// and, in line order, what could not, and what was converted in a way worth a word.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Import {
     pub text: String,
     pub skipped: Vec<Skipped>,
+    pub notes: Vec<Skipped>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,5 +111,6 @@ pub fn import(text: &str, file: &str, source: Source) -> Import {
     };
     out.name_services();
     skipped.sort_by_key(|s| s.line);
-    Import { text: out.render(&format!("{source} configuration {file}")), skipped }
+    let (notes, skipped) = skipped.into_iter().partition(|s| s.converted);
+    Import { text: out.render(&format!("{source} configuration {file}")), skipped, notes }
 }
