@@ -353,6 +353,12 @@ fn exec_commands_are_argv_without_a_shell_and_known_placeholders() {
         6,
         &["`{host}`", "`{address}` or `{port}`"],
     );
+    refused(
+        &web("health: {check: exec, exec: {command: [\"\", x]}}\n", "", ""),
+        "services[0].health.exec.command[0]",
+        6,
+        &["the program is empty", "path of the program"],
+    );
 }
 
 #[test]
@@ -403,7 +409,14 @@ fn a_port_zero_service_needs_a_probe_port() {
             real_servers: [{address: 192.168.2.106}, {address: 192.168.2.107}]
         ",
     );
-    refused(&text, "services[0].health.check", 7, &["real server `192.168.2.106:0` needs `port`", "port 0"]);
+    refused(
+        &text,
+        "services[0].health.check",
+        7,
+        &["a `tcp` check of real server `192.168.2.106:0` needs `port`", "port 0"],
+    );
+    let http = text.replace("{check: tcp}", "{check: http}");
+    refused(&http, "services[0].health.check", 7, &["an `http` check of real server"]);
     health(&text.replace("{check: tcp}", "{check: tcp, port: 22}"));
     // An exec check that does not use `{port}` needs none.
     health(&text.replace("{check: tcp}", "{check: exec, exec: {command: [/bin/true, \"{address}\"]}}"));

@@ -139,7 +139,11 @@ fn resolve(p: &mut Problems, m: &Partial, real: RealKey) -> Option<Check> {
         (None, 0) if kind_word != "exec" || uses_port(m) => {
             p.err(
                 kind_at,
-                format!("a `{kind_word}` check of real server `{real}` needs `port`: the real server has port 0 (all ports), so there is no port to probe by default; add `port` to `health`"),
+                {
+                    // `an http`, `an exec`; `a tcp`.
+                    let article = if kind_word.starts_with(['e', 'h']) { "an" } else { "a" };
+                    format!("{article} `{kind_word}` check of real server `{real}` needs `port`: the real server has port 0 (all ports), so there is no port to probe by default; add `port` to `health`")
+                },
             );
             return None;
         }

@@ -294,7 +294,12 @@ fn exec(c: &mut Checker, path: &str, e: &raw::ExecCheck) -> Option<Exec> {
         return None;
     };
     let before = c.count();
-    if program.trim().is_empty() || program.contains(char::is_whitespace) {
+    if program.trim().is_empty() {
+        c.err(
+            &format!("{cmd}[0]"),
+            "the program is empty: the first item of `command` is the path of the program to run, such as `/usr/local/lib/check`",
+        );
+    } else if program.contains(char::is_whitespace) {
         c.err(
             &format!("{cmd}[0]"),
             format!("`{program}` is not a valid program: no shell runs the command, so it must be one path without spaces; give each argument as its own list item"),
