@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::model;
-use crate::state::{Chain, ChainId, DrainEntry, Family, Hook, Inventory, RealKey, RealOf, State, SyncDaemon, SyncRole};
+use crate::state::{Chain, ChainId, DrainEntry, Family, Hook, Inventory, RealOf, State, SyncDaemon, SyncRole};
 
 /// The snapshot format this lvsync writes and the only one it reads.
 pub const FORMAT_VERSION: &str = "1";
@@ -244,9 +244,8 @@ impl Snapshot {
         for e in entries {
             let service =
                 e.service.parse().map_err(|detail| Error::Conns(format!("service `{}`: {detail}", e.service)))?;
-            let real: std::net::SocketAddr =
-                e.real_server.parse().map_err(|err| Error::Conns(format!("real server `{}`: {err}", e.real_server)))?;
-            out.insert((service, RealKey { address: real.ip(), port: real.port() }), e.active);
+            let real = e.real_server.parse().map_err(Error::Conns)?;
+            out.insert((service, real), e.active);
         }
         Ok(Some(out))
     }

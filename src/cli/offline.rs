@@ -75,7 +75,7 @@ pub fn plan(file: &Path, format: Format, opts: &Options) -> anyhow::Result<i32> 
         snapshot.observed().with_context(|| format!("cannot read the snapshot {}", opts.snapshot.display()))?;
     let record =
         match &snapshot.health {
-            Some(h) => Some(serde_json::from_value::<status::Record>(h.clone()).with_context(|| {
+            Some(h) => Some(<status::Record as serde::Deserialize>::deserialize(h).with_context(|| {
                 format!("cannot read the health verdicts of the snapshot {}", opts.snapshot.display())
             })?),
             None => None,

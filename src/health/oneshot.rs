@@ -92,7 +92,7 @@ pub fn carry(
     conns: Option<&BTreeMap<RealOf, u32>>,
     now: SystemTime,
 ) -> Carry {
-    let timeouts: BTreeMap<_, _> = config.services.iter().map(|s| (s.key, s.health.drain_timeout)).collect();
+    let timeouts = config.drain_timeouts();
     let mut out = Carry::default();
     for l in leaving {
         let timeout = timeouts.get(&l.at.0).copied().unwrap_or(DEFAULT_DRAIN_TIMEOUT);

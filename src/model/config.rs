@@ -68,6 +68,11 @@ impl Config {
         self.services.iter().map(|s| (s.key, &s.service.reals)).collect()
     }
 
+    /// Each service's `drain_timeout`, by service (a service not in the file: the default).
+    pub fn drain_timeouts(&self) -> BTreeMap<ServiceKey, std::time::Duration> {
+        self.services.iter().map(|s| (s.key, s.health.drain_timeout)).collect()
+    }
+
     /// Services, timeouts and sync daemons as desired state; firewall chains are rendered by `firewall`.
     pub fn state(&self) -> State {
         State {

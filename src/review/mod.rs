@@ -58,17 +58,19 @@ pub fn review(old: &Config, new: &Config) -> Review {
 /// leaves.
 fn drains_first(plan: &mut Plan, new: &Config) {
     use crate::plan::{Change, IpvsChange};
-    let timeout = |key: &crate::state::ServiceKey| {
-        let found = new.services.iter().find(|s| s.key == *key).map(|s| s.health.drain_timeout);
-        found.unwrap_or(crate::state::health::DEFAULT_DRAIN_TIMEOUT)
-    };
+    use crate::state::health::DEFAULT_DRAIN_TIMEOUT;
+    let timeouts = new.drain_timeouts();
     let mut service_left = false;
     for change in &plan.changes {
         match change {
-            Change::Ipvs(IpvsChange::DeleteReal { service, key, .. }) if !timeout(service).is_zero() => {
+            Change::Ipvs(IpvsChange::DeleteReal { service, key, .. }) => {
+                let timeout = timeouts.get(service).copied().unwrap_or(DEFAULT_DRAIN_TIMEOUT);
+                if timeout.is_zero() {
+                    continue;
+                }
                 let reason = format!(
                     "on a director it drains first: weight 0 while it has active connections, at most drain_timeout {} s",
-                    timeout(service).as_secs_f64()
+                    timeout.as_secs_f64()
                 );
                 plan.reasons.insert((*service, *key), reason);
             }
@@ -79,7 +81,7 @@ fn drains_first(plan: &mut Plan, new: &Config) {
     if service_left {
         plan.notes.push(format!(
             "on a director, a service that leaves the file goes once its real servers have drained: weight 0 while they have active connections, at most {} s",
-            crate::state::health::DEFAULT_DRAIN_TIMEOUT.as_secs()
+            DEFAULT_DRAIN_TIMEOUT.as_secs()
         ));
     }
 }

@@ -65,9 +65,7 @@ impl DrainEntry {
         let mut out = BTreeMap::new();
         for d in entries {
             let service = d.service.parse()?;
-            let real: std::net::SocketAddr =
-                d.real_server.parse().map_err(|e| format!("real server `{}`: {e}", d.real_server))?;
-            let real = super::RealKey { address: real.ip(), port: real.port() };
+            let real = d.real_server.parse()?;
             let at = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
             out.insert((service, real), DrainRecord { started: at(d.started), deadline: at(d.deadline) });
         }

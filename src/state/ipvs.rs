@@ -71,6 +71,16 @@ impl fmt::Display for RealKey {
     }
 }
 
+/// `10.0.0.2:80`, `[2001:db8::2]:80`: what `Display` writes (inventory drains, snapshots).
+impl std::str::FromStr for RealKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RealKey, String> {
+        let sock: std::net::SocketAddr = s.parse().map_err(|e| format!("real server `{s}`: {e}"))?;
+        Ok(RealKey { address: sock.ip(), port: sock.port() })
+    }
+}
+
 /// IPVS scheduler. `Other` keeps a scheduler module lvsync does not know by name (observed only).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scheduler {
