@@ -256,6 +256,15 @@ impl Director {
         Ok(())
     }
 
+    /// Use `table`, a read of the whole IPVS table made by the caller (`export`, which reads
+    /// the connections in the same dumps), for the next observation of everything, as
+    /// [`Director::read_ipvs_ahead`] would. On a real server, which has no IPVS, it is dropped.
+    pub fn use_ipvs_read(&mut self, table: State) {
+        if matches!(self.role, Role::Director) {
+            self.ahead = Some(table);
+        }
+    }
+
     fn observe_named(&mut self, scope: &Scope, inventory: &Inventory) -> Result<State, Error> {
         let mut state = match (scope, self.ahead.take()) {
             (Scope::All, Some(mut state)) => {

@@ -183,6 +183,24 @@ fn apply_drains_a_busy_real_server_across_runs_and_plan_honours_a_stored_down_ve
                 "{text}"
             );
 
+            // A snapshot carries the table and, from the same read, the busy real server's
+            // connection: what a plan against it needs to keep the drain.
+            let export = Command::new(LVSYNC)
+                .arg("--state-dir")
+                .arg(&lv.state)
+                .args(["--iptables", "iptables-legacy", "export", "--format", "json"])
+                .output()
+                .unwrap();
+            assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+            let snapshot: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+            assert_eq!(
+                snapshot["active_conns"],
+                serde_json::json!([{"service": "tcp/192.168.2.110:80", "real_server": "10.2.1.2:80", "active": 1}]),
+                "{snapshot}"
+            );
+            let reals = snapshot["ipvs"]["services"].to_string();
+            assert!(reals.contains("10.2.1.2") && reals.contains("10.2.2.2") && !reals.contains("10.2.3.2"), "{reals}");
+
             // `plan` shows the drain and its time left; it is not drift.
             let plan = lv.ok(&["plan", "--detailed-exitcode"], path, 0);
             let line = plan.lines().find(|l| l.contains("draining, weight 0")).unwrap_or_else(|| panic!("{plan}"));

@@ -10,8 +10,9 @@ use super::args::Format;
 use super::commands::{load, print_plan, read};
 use super::output::{Done, Out};
 use crate::desired::render_diff;
-use crate::director::{self, Director, Scope};
+use crate::director::{self, Director, Role, Scope};
 use crate::snapshot::Snapshot;
+use crate::state::State;
 use crate::watch::status;
 
 pub struct Options {
@@ -26,17 +27,21 @@ pub fn export(g: &director::Options) -> anyhow::Result<i32> {
     // Read-only: never waits for the lock a running `watch` holds.
     let mut director = Director::open_read_only(g)?;
     let inventory = director.inventory()?;
+    // The table and what decides whether a real server that leaves the file drains or goes at
+    // once (its active connections), from one read.
+    let conns = match director.role() {
+        Role::Director => {
+            let mut table = State::default();
+            let conns = crate::ipvs::IpvsBackend::connect()
+                .and_then(|mut ipvs| ipvs.observe_ipvs_with_conns(&mut table))
+                .context("cannot read the IPVS table")?;
+            director.use_ipvs_read(table);
+            conns
+        }
+        Role::RealServer { .. } => Default::default(),
+    };
     let state = director.observe(&Scope::All)?;
     let mut snapshot = Snapshot::take(&state, &inventory, host_name(), SystemTime::now());
-    // What decides whether a real server that leaves the file drains or goes at once.
-    let services: Vec<_> = state.services.keys().copied().collect();
-    let conns = if services.is_empty() {
-        Default::default()
-    } else {
-        crate::ipvs::IpvsBackend::connect()
-            .and_then(|mut ipvs| ipvs.active_conns(&services))
-            .context("cannot read the active connections of the real servers")?
-    };
     snapshot.set_active_conns(&conns);
     // Only the `down` verdicts count for a plan (see `watch::stored`). A record that cannot be
     // read is left out, as `plan` on the director plans without it, and said.

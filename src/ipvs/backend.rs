@@ -40,13 +40,36 @@ impl IpvsBackend {
         let started = Instant::now();
         let mut services = self.dump_services()?;
         let keys: Vec<ServiceKey> = services.keys().copied().collect();
-        self.read_reals(&keys, &mut services)?;
+        self.read_reals(&keys, &mut services, None)?;
         state.services = services;
         state.timeouts = self.timeouts()?;
         let reals: usize = state.services.values().map(|s| s.reals.len()).sum();
         let ms = started.elapsed().as_millis() as u64;
         tracing::debug!(services = state.services.len(), reals, ms, "read the IPVS table");
         Ok(())
+    }
+
+    /// [`IpvsBackend::observe_ipvs`], and the active connections of every real server from the
+    /// same dumps (`export`): one read of the table, not two.
+    pub fn observe_ipvs_with_conns(
+        &mut self,
+        state: &mut State,
+    ) -> Result<BTreeMap<(ServiceKey, RealKey), u32>, Error> {
+        let started = Instant::now();
+        let mut services = self.dump_services()?;
+        let keys: Vec<ServiceKey> = services.keys().copied().collect();
+        let mut conns = BTreeMap::new();
+        self.read_reals(&keys, &mut services, Some(&mut conns))?;
+        state.services = services;
+        state.timeouts = self.timeouts()?;
+        let ms = started.elapsed().as_millis() as u64;
+        tracing::debug!(
+            services = state.services.len(),
+            reals = conns.len(),
+            ms,
+            "read the IPVS table and its connections"
+        );
+        Ok(conns)
     }
 
     /// Read only these services and their real servers into `state`; a service missing from the
@@ -62,7 +85,7 @@ impl IpvsBackend {
             self.get_services(keys)?
         };
         let present: Vec<ServiceKey> = found.keys().copied().collect();
-        self.read_reals(&present, &mut found)?;
+        self.read_reals(&present, &mut found, None)?;
         if state.services.is_empty() {
             // Nothing to keep a name of or to remove (the read-back of an apply): no second map.
             state.services = found;
@@ -127,8 +150,14 @@ impl IpvsBackend {
         Ok(found)
     }
 
-    /// One destination dump per service, pipelined.
-    fn read_reals(&mut self, keys: &[ServiceKey], services: &mut BTreeMap<ServiceKey, Service>) -> Result<(), Error> {
+    /// One destination dump per service, pipelined; with `conns`, each real server's active
+    /// connections are kept there too.
+    fn read_reals(
+        &mut self,
+        keys: &[ServiceKey],
+        services: &mut BTreeMap<ServiceKey, Service>,
+        mut conns: Option<&mut BTreeMap<(ServiceKey, RealKey), u32>>,
+    ) -> Result<(), Error> {
         let requests: Vec<IpvsMessage> = keys
             .iter()
             .map(|k| IpvsMessage::new(IpvsCmd::GetDest, vec![IpvsAttr::Service(service_identity(k))]))
@@ -138,6 +167,9 @@ impl IpvsBackend {
             if let (Some(dest), Some(svc)) = (msg.dest(), services.get_mut(key))
                 && let Some((rk, real)) = real_from(dest, key.family())
             {
+                if let Some(conns) = conns.as_deref_mut() {
+                    conns.insert((*key, rk), active_conns_of(dest));
+                }
                 svc.reals.insert(rk, real);
             }
         })?;
@@ -172,11 +204,7 @@ impl IpvsBackend {
             if let Some(dest) = msg.dest()
                 && let Some((rk, _)) = real_from(dest, key.family())
             {
-                let active = dest.iter().find_map(|a| match a {
-                    super::attrs::DestAttr::ActiveConns(n) => Some(*n),
-                    _ => None,
-                });
-                found.insert((key, rk), active.unwrap_or(0));
+                found.insert((key, rk), active_conns_of(dest));
             }
         })?;
         // A service gone meanwhile has no connections left to wait for.
@@ -294,6 +322,16 @@ impl Backend for IpvsBackend {
             if known { err.with_made(made) } else { err }
         })
     }
+}
+
+/// A destination's active connections, as its dump gives them (0 when it does not say).
+fn active_conns_of(dest: &[super::attrs::DestAttr]) -> u32 {
+    dest.iter()
+        .find_map(|a| match a {
+            super::attrs::DestAttr::ActiveConns(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(0)
 }
 
 /// The first failed request becomes an error naming its object.
