@@ -170,6 +170,15 @@ fn a_huge_value_is_cut_in_the_message() {
     assert!(d.message.len() < 1000, "{} bytes", d.message.len());
 }
 
+#[test]
+fn a_number_too_large_to_read_is_named_as_such() {
+    let d = refused(&format!("{HEAD}    port: 99999999999999999999999\n"));
+    says(&d, &["services[0].port", "far too large", "docs/file-format.md", "`99999999999999999999999`"]);
+    // A word where a number belongs is not "too large".
+    let d = refused(&format!("{HEAD}    port: http\n"));
+    says(&d, &["services[0].port", "expected a whole number here", "`http`"]);
+}
+
 /// An invalid file of every node wrong: every problem is found, each with its position, in one
 /// pass that does not keep a map of the whole document.
 #[test]

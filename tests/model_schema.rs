@@ -44,8 +44,7 @@ fn schema_is_draft_2020_12_json_with_ranges_patterns_and_descriptions() {
 
 /// A small JSON Schema checker, enough for the keywords this schema uses (`$ref`, `type`,
 /// `properties`, `additionalProperties`, `required`, `items`, `enum`, `minimum`, `maximum`,
-/// `oneOf`; `pattern` is left to the loader): the editor's view of a file must agree with the
-/// loader's.
+/// `oneOf`, `pattern`): the editor's view of a file must agree with the loader's.
 fn schema_problems(root: &Value, schema: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
         let target = root.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}"));
@@ -78,6 +77,11 @@ fn schema_problems(root: &Value, schema: &Value, value: &Value, path: &str, out:
             out.push(format!("{path}: {value} is not of type {t}"));
             return;
         }
+    }
+    if let (Some(pattern), Some(text)) = (schema.get("pattern").and_then(Value::as_str), value.as_str())
+        && !regex::Regex::new(pattern).unwrap_or_else(|e| panic!("pattern {pattern}: {e}")).is_match(text)
+    {
+        out.push(format!("{path}: {value} does not match {pattern}"));
     }
     if let Some(values) = schema.get("enum").and_then(Value::as_array)
         && !values.contains(value)
@@ -160,4 +164,44 @@ fn the_schema_refuses_what_the_loader_refuses() {
     let null = format!("{base}    one_packet: ~\n");
     assert!(!check_against_schema(&null).is_empty());
     assert!(lvsync::model::load(&null).is_ok());
+}
+
+/// Spellings the loader reads the same as the plain ones (quoted numbers, spaces in a list of
+/// status codes): an editor must not flag them; and near misses both refuse.
+#[test]
+fn the_schema_accepts_what_the_loader_accepts() {
+    let file = |health: &str, extra: &str| {
+        format!(
+            "version: 1\nservices:\n  - name: web\n    vip: 192.168.2.110\n    port: 80\n    health: {health}\n{extra}    real_servers: [{{address: 10.0.0.1}}]\n"
+        )
+    };
+    let accepted = [
+        file("{check: tcp, interval: \"2\", timeout: \"0.5\"}", "    drain_timeout: \"30\"\n"),
+        file("{check: tcp, interval: 0.5, timeout: 0.25}", "    drain_timeout: 0\n"),
+        file("{check: tcp}", "    min_healthy: \"2\"\n"),
+        file("{check: tcp}", "    min_healthy: \"50%\"\n"),
+        file("{check: tcp}", "    min_healthy: 0\n"),
+        file("{check: http, http: {status: \"200, 301-302\"}}", ""),
+        file("{check: http, http: {status: \"200 - 399\"}}", ""),
+        file("{check: http, http: {status: 204}}", ""),
+    ];
+    for text in &accepted {
+        lvsync::model::load(text).unwrap_or_else(|e| panic!("loader refuses:\n{text}\n{e}"));
+        let problems = check_against_schema(text);
+        assert!(problems.is_empty(), "schema refuses:\n{text}\n{problems:#?}");
+    }
+    let refused = [
+        file("{check: tcp, interval: \"2s\"}", ""),
+        file("{check: tcp, interval: \"010\"}", ""),
+        file("{check: tcp, timeout: \".5\"}", ""),
+        file("{check: tcp}", "    min_healthy: \"050%\"\n"),
+        file("{check: tcp}", "    min_healthy: \"half\"\n"),
+        file("{check: http, http: {status: \"200,,301\"}}", ""),
+        file("{check: http, http: {status: \"2xx\"}}", ""),
+        file("{check: http, http: {status: \"099\"}}", ""),
+    ];
+    for text in &refused {
+        assert!(lvsync::model::load(text).is_err(), "loader accepts:\n{text}");
+        assert!(!check_against_schema(text).is_empty(), "schema accepts:\n{text}");
+    }
 }

@@ -135,6 +135,11 @@ fn explain(raw: &str, token: Option<&str>) -> String {
         return format!("expected {rest}, not a list");
     }
     if raw.starts_with("invalid i64") || raw.starts_with("invalid u64") {
+        let digits = token.map(|t| t.trim_start_matches(['-', '+'])).filter(|t| !t.is_empty());
+        if digits.is_some_and(|t| t.bytes().all(|b| b.is_ascii_digit())) {
+            return "a whole number far too large for any key of this file; see the key's range in docs/file-format.md"
+                .into();
+        }
         return "expected a whole number here".into();
     }
     if raw.starts_with("expected string scalar") {

@@ -207,9 +207,11 @@ impl JsonSchema for Seconds {
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "A duration in seconds; fractions allowed, such as `0.5`.",
-            "type": "number",
-            "minimum": 0
+            "description": "A duration in seconds; fractions allowed, such as `0.5`. Quoted (`\"2\"`) is read the same.",
+            "oneOf": [
+                {"type": "number", "minimum": 0},
+                {"type": "string", "pattern": r"^ *(0|[1-9][0-9]*)(\.[0-9]+)? *$"}
+            ]
         })
     }
 }
@@ -264,7 +266,7 @@ impl JsonSchema for MinHealthy {
             "description": "Never take out a real server if fewer than this would stay in: a count, or a percentage of the service's real servers such as `\"50%\"` (rounded up). Default 0.",
             "oneOf": [
                 {"type": "integer", "minimum": 0, "maximum": 65535},
-                {"type": "string", "pattern": r"^[0-9]{1,3}%$"}
+                {"type": "string", "pattern": r"^ *(0|[1-9][0-9]{0,4}) *$|^ *(0|[1-9][0-9]{0,2}) *%$"}
             ]
         })
     }
@@ -292,7 +294,7 @@ impl JsonSchema for Status {
             "description": "Passing HTTP status codes: one code such as `200`, or codes and ranges such as `\"200-399\"` or `\"200,301-302\"`.",
             "oneOf": [
                 {"type": "integer", "minimum": 100, "maximum": 599},
-                {"type": "string", "pattern": r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$"}
+                {"type": "string", "pattern": r"^ *[1-5][0-9]{2} *(- *[1-5][0-9]{2} *)?(, *[1-5][0-9]{2} *(- *[1-5][0-9]{2} *)?)*$"}
             ]
         })
     }
