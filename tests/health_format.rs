@@ -281,6 +281,8 @@ fn durations_are_read_like_the_other_numbers() {
     at_value("health: {timeout: \"00.5\"}\n", "services[0].health.timeout", &["`00.5`", "write `0.5`"]);
     at_value("health: {interval: 2s}\n", "services[0].health.interval", &["`2s`", "0.05..=3600", "without a unit"]);
     at_value("health: {interval: .nan}\n", "services[0].health.interval", &["`.nan`", "0.05..=3600"]);
+    at_value("health: {interval: 1e999}\n", "services[0].health.interval", &["too large", "infinite", "0.05..=3600"]);
+    at_value("drain_timeout: -.inf\n", "services[0].drain_timeout", &["an infinite number", "0..=604800"]);
     at_value("min_healthy: 02\n", "services[0].min_healthy", &["`02`", "write `2`"]);
     at_value("health: {http: {status: \"0200\"}}\n", "services[0].health.http.status", &["`0200`", "write `200`"]);
     let d = refused(

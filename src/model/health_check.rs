@@ -148,6 +148,17 @@ pub fn seconds(c: &mut Checker, path: &str, s: &raw::Seconds, lo: f64, hi: f64, 
             }
             match decimal_seconds(t) {
                 Some(n) => (n, t.to_string()),
+                // What the parser makes of `.inf`, and of a number too large for a float
+                // (`1e999`), whose own text is no longer at hand here.
+                None if matches!(t.trim_start_matches(['+', '-']).to_ascii_lowercase().as_str(), ".inf") => {
+                    c.err(
+                        path,
+                        format!(
+                            "an infinite number (or one too large, such as `1e999`) is not a valid {what}; {expected}"
+                        ),
+                    );
+                    return None;
+                }
                 None => {
                     c.err(
                         path,
