@@ -128,3 +128,30 @@ fn man_pages_are_generated_for_lvsync_and_each_command() {
     }
     assert!(!dir.join("lvsync-lab-inner.1").exists() && !dir.join("lvsync-manpages.1").exists());
 }
+
+/// keepalived loads a DR real server on another port (it resets the port) and a duplicate real
+/// server (it drops the second); lvsync refuses both. The import says so at the printed file's
+/// lines and exits 1, where it exited 0 with an invalid file before.
+#[test]
+fn an_import_that_does_not_validate_is_said_and_exits_1() {
+    let dir = scratch("invalid");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "virtual_server 10.0.0.1 80 {\n  protocol TCP\n  lb_kind DR\n  real_server 10.0.0.2 8080 {\n  }\n  real_server 10.0.0.3 80 {\n  }\n  real_server 10.0.0.3 80 {\n  }\n}\n",
+    )
+    .unwrap();
+    let (out, validate) = import_and_validate(&conf, "invalid-out");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(validate.status.code(), Some(1));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines[0].starts_with("<the file printed>:") && lines[0].contains("real_servers[0].port: `8080` differs"),
+        "{stderr}"
+    );
+    assert!(lines[1].contains("is listed twice"), "{stderr}");
+    assert!(lines[2].starts_with("the file printed does not validate (2 problems above"), "{stderr}");
+    // The file is printed all the same, to be mended by hand.
+    assert!(text(&out.stdout).contains("version: 1\n"));
+}

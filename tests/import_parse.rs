@@ -341,3 +341,170 @@ fn a_granularity_without_persistence_timeout_is_reported_not_made_persistent() {
         s[0]
     );
 }
+
+/// What ldirectord's code does (resource-agents' ldirectord.in), where its manual page or a
+/// first reading differ: comments anywhere on a line, `virtual6=` sections of their own,
+/// `checktype=off`, UDP on port 53, a ping for `connect` on UDP, `quiescent=no` by default, the
+/// service named by the port, the fallback's forwarding method, a request given as a URL, and
+/// each timeout falling back on the other.
+#[test]
+fn ldirectord_converts_as_its_code_reads() {
+    let i = ldirectord(
+        "checktimeout=4
+virtual=10.6.0.2:80
+\treal=10.6.1.1:80 gate 10   # web1
+\treal=10.6.1.2:80 gate 10 \"http://www.example.com/probe\", \"alive\"
+\tservice=http
+\trequest=\"/status\"
+\treceive=\"UP\"
+\tscheduler=wrr    # weighted
+\tfallback=10.6.9.9:80 masq
+
+virtual6=[2001:db8::7]:80
+\treal6=[2001:db8::71]:80 gate
+\tscheduler=sh
+\tpersistent=900
+\tquiescent=yes
+
+virtual=10.3.0.53:53
+\treal=10.3.1.1:53 gate
+\tservice=dns
+\trequest=\"example.com\"
+
+virtual=10.5.0.1:80
+\treal=10.5.1.1:80 gate
+\tchecktype=off
+\tfallback=10.5.9.9:80 gate
+
+virtual=10.14.0.1:5060
+\treal=10.14.1.1:5060 gate
+\tprotocol=udp
+\tchecktype=connect
+
+virtual=10.10.0.25:25
+\treal=10.10.1.1:25 gate
+
+virtual=10.10.0.80:8080
+\treal=10.10.1.1:8080 gate
+",
+    );
+    let all: Vec<String> = i.skipped.iter().chain(&i.notes).map(|s| s.render("l.cf")).collect();
+    let said = |words: &str| all.iter().any(|s| s.contains(words));
+    let service = |vip: &str| {
+        let at = [format!("vip: \"{vip}\"\n"), format!("vip: {vip}\n")]
+            .iter()
+            .find_map(|v| i.text.find(v.as_str()))
+            .unwrap_or_else(|| panic!("{vip}: {}", i.text));
+        let rest = &i.text[at..];
+        rest[..rest[1..].find("  - name: ").map_or(rest.len(), |e| e + 1)].to_string()
+    };
+    // Comments go; the virtual's request and receive are the check of web1; a URL request is
+    // not converted, and that real server keeps the virtual's check.
+    let web = service("10.6.0.2");
+    assert!(web.contains("scheduler: wrr\n") && !web.contains('#'), "{web}");
+    assert!(web.contains("path: /status") && web.contains("body: UP") && !web.contains("web1"), "{web}");
+    assert!(!web.contains("/http:"), "{web}");
+    assert!(said("l.cf:2: `http://www.example.com/probe` not converted: a request given as a whole URL"), "{all:#?}");
+    // Global checktimeout=4 is the negotiate timeout too: no note about 30 s.
+    assert!(web.contains("timeout: 4\n") && !said("negotiatetimeout of 30"), "{web}\n{all:#?}");
+    // A masq fallback behind gate real servers is not converted.
+    assert!(!web.contains("fallback"), "{web}");
+    assert!(
+        said(
+            "l.cf:9: `fallback=10.6.9.9:80 masq` not converted: lvsync forwards a fallback as its service's real servers (`gate`"
+        ),
+        "{all:#?}"
+    );
+    // No `quiescent=`: removed on failure, as ldirectord's code does.
+    assert!(web.contains("on_failure: remove"), "{web}");
+    // The IPv6 section is its own service; its settings stay there.
+    let v6 = service("2001:db8::7");
+    assert!(v6.contains("scheduler: sh") && v6.contains("timeout: 900") && v6.contains("on_failure: quiesce"), "{v6}");
+    assert!(v6.contains("address: 2001:db8::71\n"), "{v6}");
+    assert!(!web.contains("persistence") && !web.contains("scheduler: sh"), "{web}");
+    // Port 53 without protocol= is UDP, and said.
+    assert!(service("10.3.0.53").contains("protocol: udp"), "{}", i.text);
+    assert!(said("l.cf:17: `virtual=10.3.0.53:53` converted: to `protocol: udp`"), "{all:#?}");
+    // checktype=off: never in, no fallback.
+    let off = service("10.5.0.1");
+    assert!(off.contains("weight: 0") && !off.contains("fallback") && !off.contains("health"), "{off}");
+    assert!(said("`checktype=off` converted: ldirectord never puts these real servers"), "{all:#?}");
+    // connect on UDP is a ping to ldirectord: not converted, no TCP probe.
+    let sip = service("10.14.0.1");
+    assert!(sip.contains("protocol: udp") && !sip.contains("check: tcp"), "{sip}");
+    assert!(said("`checktype=connect` not converted: ldirectord pings a UDP real server"), "{all:#?}");
+    // The service by the port: 25 negotiates smtp (probed by TCP, said); 8080 is `none`.
+    assert!(service("10.10.0.25").contains("check: tcp"), "{}", i.text);
+    assert!(said("`service=smtp` not converted: ldirectord negotiates `smtp` on this port"), "{all:#?}");
+    assert!(!service("10.10.0.80").contains("health"), "{}", i.text);
+    let config = lvsync::model::load(&i.text).unwrap_or_else(|e| panic!("{e}\n{}", i.text));
+    assert_eq!(config.services.len(), 7);
+}
+
+/// keepalived 2.2's reading: `nb_get_retry` is a keyword of HTTP_GET and SSL_GET only, a
+/// status_code line may list several, `misc_dynamic` makes exit statuses 2-255 a pass, a fwmark
+/// service has no protocol, and a default timeout that lvsync must shorten is said.
+#[test]
+fn keepalived_checks_convert_as_keepalived_reads_them() {
+    let i = keepalived(
+        "virtual_server 10.0.0.1 80 {
+  protocol TCP
+  delay_loop 4
+  real_server 10.0.0.2 80 {
+    TCP_CHECK {
+      connect_timeout 3
+      nb_get_retry 3
+    }
+  }
+  real_server 10.0.0.3 80 {
+    HTTP_GET {
+      url {
+        path /
+        status_code 200 301-302
+      }
+      nb_get_retry 2
+    }
+  }
+  real_server 10.0.0.4 80 {
+    MISC_CHECK {
+      misc_path \"/bin/weigh 10.0.0.4\"
+      misc_dynamic
+    }
+  }
+}
+virtual_server fwmark 7 {
+  real_server 10.0.0.5 80 {
+    MISC_CHECK {
+      misc_path /bin/true
+    }
+  }
+}
+",
+    );
+    let all: Vec<String> = i.skipped.iter().chain(&i.notes).map(|s| s.render("k.conf")).collect();
+    let said = |words: &str| all.iter().any(|s| s.contains(words));
+    let rs = |addr: &str| {
+        let at = i.text.find(&format!("address: \"{addr}\"")).unwrap_or_else(|| panic!("{addr}: {}", i.text));
+        let rest = &i.text[at..];
+        let end = ["- address", "- name"].iter().filter_map(|m| rest[1..].find(m)).min();
+        rest[..end.map_or(rest.len(), |e| e + 1)].to_string()
+    };
+    assert!(rs("10.0.0.2").contains("fall: 2\n"), "TCP_CHECK keeps retry 1: {}", rs("10.0.0.2"));
+    assert!(said("k.conf:7: `nb_get_retry 3` converted: ignored, as keepalived ignores it in TCP_CHECK"), "{all:#?}");
+    let http = rs("10.0.0.3");
+    assert!(http.contains("fall: 3\n") && http.contains("status: 200,301-302\n"), "{http}");
+    assert!(!rs("10.0.0.4").contains("exec"), "{}", rs("10.0.0.4"));
+    assert!(
+        said("k.conf:22: `misc_dynamic` not converted: with it keepalived reads exit statuses 2-255 as up"),
+        "{all:#?}"
+    );
+    assert!(!said("`virtual_server fwmark 7` converted: to `protocol: udp`"), "{all:#?}");
+    // MISC_CHECK's timeout defaults to delay_loop (60 s here): shortened, and said.
+    assert!(
+        said("`MISC_CHECK` converted: keepalived's default timeout here (60 s) is not below delay_loop (60 s)"),
+        "{all:#?}"
+    );
+    // The connect_timeout of 3 s is below delay_loop 4 s: no note for it.
+    assert!(rs("10.0.0.2").contains("timeout: 3\n"), "{}", rs("10.0.0.2"));
+    lvsync::model::load(&i.text).unwrap_or_else(|e| panic!("{e}\n{}", i.text));
+}

@@ -213,8 +213,11 @@ pub enum Command {
         long_about = "Convert a keepalived.conf or ldirectord.cf into an lvsync file, printed on stdout.\n\n\
             Virtual servers, real servers, weights, schedulers, forwarding methods, persistence and \
             health checks are converted. Whatever cannot be converted is listed on stderr with its \
-            line, and the exit status is 1; the file printed is still valid. `include` is not followed.",
-        after_help = "Exit status: 0 everything converted; 1 something was not (listed on stderr) or an error."
+            line, and the exit status is 1; the file printed holds the rest. It is checked as `lvsync validate` \
+            would; if the source has values lvsync refuses, they are listed at the printed file's lines and \
+            the exit status is 1. `include` is not followed.",
+        after_help = "Exit status: 0 everything converted and the file printed is valid; 1 something was not converted, \
+            the file printed does not validate (both listed on stderr), or an error."
     )]
     Import {
         /// keepalived.conf or ldirectord.cf

@@ -26,14 +26,31 @@ pub fn run(file: &Path, from: Option<ImportFormat>) -> anyhow::Result<i32> {
     for s in said {
         eprintln!("{}", s.render(&name));
     }
-    if result.skipped.is_empty() {
-        return Ok(out.finish(0, Done::ReadOnly));
-    }
+    // The file printed is checked as `validate` would: a source that keepalived corrects or
+    // ignores as it loads (a DR real server on another port, a duplicate) converts into values
+    // lvsync refuses, and that must not pass for a clean import.
+    let invalid = match crate::model::load(&result.text) {
+        Ok(_) => 0,
+        Err(problems) => {
+            for p in &problems.0 {
+                eprintln!("<the file printed>{p}");
+            }
+            problems.0.len().max(1)
+        }
+    };
     let n = result.skipped.len();
-    eprintln!(
-        "{n} item{} of {name} {} not converted; the file printed holds the rest",
-        if n == 1 { "" } else { "s" },
-        if n == 1 { "was" } else { "were" }
-    );
-    Ok(out.finish(1, Done::ReadOnly))
+    if n > 0 {
+        eprintln!(
+            "{n} item{} of {name} {} not converted; the file printed holds the rest",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "was" } else { "were" }
+        );
+    }
+    if invalid > 0 {
+        eprintln!(
+            "the file printed does not validate ({invalid} problem{} above, at its own lines): {name} has settings that lvsync refuses; fix them in the file printed",
+            if invalid == 1 { "" } else { "s" }
+        );
+    }
+    Ok(out.finish(if n == 0 && invalid == 0 { 0 } else { 1 }, Done::ReadOnly))
 }

@@ -22,7 +22,7 @@ pub fn common(n: &Node, d: &mut Defaults, skipped: &mut Vec<Skipped>) -> bool {
     match n.keyword.as_str() {
         "delay_loop" => d.delay_loop = seconds(n, skipped).or(d.delay_loop),
         "connect_timeout" => d.connect_timeout = seconds(n, skipped).or(d.connect_timeout),
-        "retry" | "nb_get_retry" => d.retry = number(n, skipped).or(d.retry),
+        "retry" => d.retry = number(n, skipped).or(d.retry),
         "inhibit_on_failure" => d.inhibit = boolean(n, skipped).or(d.inhibit),
         "virtualhost" => d.virtualhost = n.args.first().cloned(),
         // lvsync spreads the first probes over one interval by itself.
@@ -71,6 +71,7 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
     let mut url_seen = false;
     let mut sni = false;
     let (mut dns_name, mut dns_type) = (None, None);
+    let mut dynamic = false;
     for c in n.children() {
         if common(c, &mut d, skipped) {
             if c.keyword == "connect_timeout" {
@@ -80,6 +81,13 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
         }
         let arg = c.args.first().cloned();
         match (check, c.keyword.as_str()) {
+            // keepalived's older name of `retry`, known to HTTP_GET and SSL_GET only.
+            ("http" | "https", "nb_get_retry") => d.retry = number(c, skipped).or(d.retry),
+            (_, "nb_get_retry") => skipped.push(Skipped::note(
+                c.line,
+                &c.text(),
+                format!("ignored, as keepalived ignores it in {} (it knows `nb_get_retry` in HTTP_GET and SSL_GET only; `retry` is the keyword here)", n.keyword),
+            )),
             (_, "connect_port") => h.port = number(c, skipped).and_then(|p: u32| u16::try_from(p).ok()),
             ("http" | "https", "url") if !url_seen => {
                 url_seen = true;
@@ -107,11 +115,14 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
                 &c.text(),
                 "lvsync probes the real server's own address from the director's, unmarked",
             )),
-            ("exec", "misc_dynamic") => skipped.push(Skipped::new(
-                c.line,
-                "misc_dynamic",
-                "lvsync takes a check's exit status as pass or fail; it does not set weights from it",
-            )),
+            ("exec", "misc_dynamic") => {
+                dynamic = true;
+                skipped.push(Skipped::new(
+                    c.line,
+                    "misc_dynamic",
+                    "with it keepalived reads exit statuses 2-255 as up (with weight status - 2), where lvsync's `exec` check reads any status but 0 as a failure and would take healthy real servers out: this MISC_CHECK is not converted; make the script exit 0 for up and add the check by hand",
+                ))
+            }
             ("exec", "user") => {
                 skipped.push(Skipped::new(c.line, &c.text(), "lvsync runs checks as the user it runs as"))
             }
@@ -144,6 +155,9 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
         }
         _ => {}
     }
+    if dynamic {
+        return None;
+    }
     if check == "https" {
         let host = h.http.as_ref().and_then(|http| http.host.clone()).or(d.virtualhost.clone());
         h.tls = Some(Tls { verify: false, sni: if sni { host } else { None } });
@@ -162,6 +176,12 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
                 interval / 2.0
             );
             skipped.push(Skipped::new(line, &format!("{keyword} {timeout}"), why));
+        } else {
+            let why = format!(
+                "keepalived's default timeout here ({timeout} s) is not below delay_loop ({interval} s), as lvsync needs: `timeout: {}`",
+                interval / 2.0
+            );
+            skipped.push(Skipped::note(n.line, &n.keyword, why));
         }
         timeout = interval / 2.0;
     }
@@ -178,12 +198,8 @@ fn url(n: &Node, skipped: &mut Vec<Skipped>) -> Http {
     for c in n.children() {
         match c.keyword.as_str() {
             "path" => http.path = c.args.first().cloned().unwrap_or_else(|| "/".into()),
-            "status_code" if c.args.len() == 1 => http.status = c.args.first().cloned(),
-            "status_code" => {
-                http.status = c.args.first().cloned();
-                let why = "lvsync takes one status or range; only the first was converted";
-                skipped.push(Skipped::new(c.line, &c.text(), why));
-            }
+            // `status_code 200 301-302`: lvsync's list is `"200,301-302"`.
+            "status_code" if !c.args.is_empty() => http.status = Some(c.args.join(",")),
             "virtualhost" => http.host = c.args.first().cloned(),
             "digest" => skipped.push(Skipped::new(
                 c.line,

@@ -190,7 +190,7 @@ fn virtual_server(n: &Node, groups: &BTreeMap<&str, &Node>, skipped: &mut Vec<Sk
     s.real_servers = real_nodes.into_iter().filter_map(|r| real_server(r, &d, skipped)).collect();
     // keepalived 2.2 without `protocol` makes a UDP service, whatever its checks (measured in
     // tests/import_keepalived.rs: "no protocol set - defaulting to UDP").
-    if protocol.is_none() {
+    if protocol.is_none() && idents.iter().any(|i| matches!(i, Ident::Addr { .. })) {
         let why = "to `protocol: udp`, because it names no protocol and keepalived 2.2 then makes a UDP service (older keepalived made TCP); add `protocol TCP` if TCP was meant";
         skipped.push(Skipped::note(n.line, &n.text(), why));
     }

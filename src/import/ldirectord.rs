@@ -1,7 +1,11 @@
 //! ldirectord.cf as lvsync services: `virtual=` sections (the indented lines under one), their
-//! `real=` servers, and the checks ldirectord runs. ldirectord's defaults are spelled out:
-//! scheduler `wrr`, `gate` (dr), checktype `negotiate`, checkinterval 10 s, checktimeout 5 s,
-//! negotiatetimeout 30 s, failurecount 1, quiescent yes.
+//! `real=` servers, and the checks ldirectord runs. ldirectord's defaults are spelled out as its
+//! code has them (ldirectord.in of resource-agents): scheduler `wrr`, `gate` (dr), checktype
+//! `negotiate` with the service named by the port, protocol `udp` on port 53, checkinterval
+//! 10 s, checktimeout 5 s, negotiatetimeout 30 s, failurecount 1, and `quiescent=no` (its
+//! manual page says yes; its code deletes a failed real server unless told otherwise).
+//! `virtual6=`, `real6=` and `fallback6=` are the IPv6 spellings. `#` starts a comment anywhere
+//! on a line, as ldirectord strips it.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -16,7 +20,7 @@ struct Settings {
     checkinterval: Option<f64>,
     failurecount: Option<u32>,
     quiescent: Option<bool>,
-    fallback: Option<(Fallback, usize)>,
+    fallback: Option<(Fallback, Option<&'static str>, usize)>,
 }
 
 /// A real server as read, with its own request and receive strings if it has them.
@@ -43,6 +47,8 @@ pub fn convert(text: &str) -> (File, Vec<Skipped>) {
     let mut virtuals: Vec<Virtual> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
+        // ldirectord drops everything from a `#` on, even inside quotes.
+        let raw = raw.split('#').next().unwrap_or("");
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -53,7 +59,7 @@ pub fn convert(text: &str) -> (File, Vec<Skipped>) {
         };
         let (key, value) = (key.trim().to_ascii_lowercase(), unquote(value.trim()));
         let indented = raw.starts_with([' ', '\t']);
-        if key == "virtual" {
+        if key == "virtual" || key == "virtual6" {
             match virtual_ident(&value) {
                 Ok(service) => virtuals.push(Virtual { line: n, service, ..Virtual::default() }),
                 Err(why) => skipped.push(Skipped::new(n, line, why)),
@@ -97,8 +103,8 @@ fn setting(s: &mut Settings, key: &str, value: &str, n: usize, line: &str, skipp
             "no" => s.quiescent = Some(false),
             _ => skipped.push(Skipped::new(n, line, "expected yes or no")),
         },
-        "fallback" => match fallback(value) {
-            Ok(f) => s.fallback = Some((f, n)),
+        "fallback" | "fallback6" => match fallback(value) {
+            Ok((f, forward)) => s.fallback = Some((f, forward, n)),
             Err(why) => skipped.push(Skipped::new(n, line, why)),
         },
         _ => return false,
@@ -112,7 +118,7 @@ fn virtual_line(v: &mut Virtual, key: &str, value: &str, n: usize, line: &str, s
     }
     let lower = value.to_ascii_lowercase();
     match key {
-        "real" => match real(value) {
+        "real" | "real6" => match real(value) {
             Ok(reals) => v.reals.extend(reals),
             Err(why) => skipped.push(Skipped::new(n, line, why)),
         },
@@ -155,29 +161,34 @@ fn virtual_line(v: &mut Virtual, key: &str, value: &str, n: usize, line: &str, s
 fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Service {
     let s = &v.settings;
     let interval = s.checkinterval.or(global.checkinterval).unwrap_or(10.0);
-    let checktimeout = s.checktimeout.or(global.checktimeout).unwrap_or(5.0);
-    let negotiatetimeout = s.negotiatetimeout.or(global.negotiatetimeout).unwrap_or(30.0);
+    // Each falls back on the other, the virtual's before the global ones (ldirectord's order).
+    let checktimeout = s.checktimeout.or(s.negotiatetimeout).or(global.checktimeout).or(global.negotiatetimeout);
+    let negotiatetimeout = s.negotiatetimeout.or(s.checktimeout).or(global.negotiatetimeout).or(global.checktimeout);
     let fall = s.failurecount.or(global.failurecount).unwrap_or(1);
-    let quiescent = s.quiescent.or(global.quiescent).unwrap_or(true);
+    let quiescent = s.quiescent.or(global.quiescent).unwrap_or(false);
     let mut service = std::mem::take(&mut v.service);
     service.scheduler.get_or_insert_with(|| "wrr".into());
-    if service.vip.is_some() {
-        service.protocol.get_or_insert("tcp");
+    if service.vip.is_some() && service.protocol.is_none() {
+        if service.port == Some(53) {
+            let why = "to `protocol: udp`, as ldirectord makes a port-53 virtual without `protocol=`; add `protocol=tcp` if TCP was meant";
+            skipped.push(Skipped::note(v.line, &format!("virtual={}", ident(&service)), why));
+            service.protocol = Some("udp");
+        } else {
+            service.protocol = Some("tcp");
+        }
     }
     // A netmask means nothing to ldirectord without `persistent`.
     service.persistence = service.persistence.take().filter(|p| p.timeout > 0);
-    service.fallback = s.fallback.clone().or(global.fallback.clone()).map(|(f, _)| f);
-    let port = v.checkport.or(service.port).filter(|p| *p != 0);
-    let kind = v.kind.clone().map(|(k, _)| k).unwrap_or_else(|| {
-        match port {
-            Some(80) => "http",
-            Some(443) => "https",
-            Some(53) => "dns",
-            _ => "none",
-        }
-        .to_string()
+    let fallback = s.fallback.clone().or(global.fallback.clone());
+    // ldirectord names the service by the port when `service=` is not written; a firewall mark
+    // service is `none` (never probed).
+    let guessed = v.kind.is_none();
+    let kind = v.kind.clone().map(|(k, _)| k).unwrap_or_else(|| match service.fwmark {
+        Some(_) => "none".to_string(),
+        None => port_service(service.port.unwrap_or(0)).to_string(),
     });
     let (checktype, ct_line) = v.checktype.clone().unwrap_or_else(|| ("negotiate".into(), v.line));
+    let udp = service.protocol == Some("udp");
     let mut base = Health {
         check: "tcp",
         port: v.checkport,
@@ -187,25 +198,50 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
         on_failure: Some(if quiescent { "quiesce" } else { "remove" }),
         ..Health::default()
     };
-    let timeout = |t: f64, skipped: &mut Vec<Skipped>, what: &str| {
-        if t < interval {
-            return Seconds(t);
+    // A timeout at or above the interval is shortened: said as not converted where the file
+    // wrote it, as a note where it is ldirectord's default.
+    let timeout = |t: Option<f64>, default: f64, skipped: &mut Vec<Skipped>, what: &str| {
+        let value = t.unwrap_or(default);
+        if value < interval {
+            return Seconds(value);
         }
-        let why =
-            format!("lvsync needs a probe's timeout below its interval ({interval} s); it uses {} s", interval / 2.0);
-        skipped.push(Skipped::new(v.line, &format!("{what}={t}"), why));
-        Seconds(interval / 2.0)
+        let short = interval / 2.0;
+        match t {
+            Some(t) => {
+                let why =
+                    format!("lvsync needs a probe's timeout below its interval ({interval} s); it uses {short} s");
+                skipped.push(Skipped::new(v.line, &format!("{what}={t}"), why));
+            }
+            None => {
+                let why = format!(
+                    "ldirectord's default {what} of {default} s is not below the interval ({interval} s), as lvsync needs: `timeout: {short}`"
+                );
+                skipped.push(Skipped::note(v.line, &format!("virtual={}", ident(&service)), why));
+            }
+        }
+        Seconds(short)
     };
     let health = match checktype.as_str() {
+        "connect" if udp => {
+            let why = "ldirectord pings a UDP real server for `connect`; lvsync has no ping check, so the real servers are imported without a check (an `udp` check needs a request and its reply)";
+            skipped.push(Skipped::new(ct_line, "checktype=connect", why));
+            None
+        }
         "connect" => {
-            base.timeout = Some(timeout(checktimeout, skipped, "checktimeout"));
+            base.timeout = Some(timeout(checktimeout, 5.0, skipped, "checktimeout"));
             Some(base)
         }
+        "negotiate" if kind == "none" => None,
         "negotiate" => {
-            base.timeout = Some(timeout(negotiatetimeout, skipped, "negotiatetimeout"));
-            negotiate(base, &kind, &v, skipped)
+            base.timeout = Some(timeout(negotiatetimeout, 30.0, skipped, "negotiatetimeout"));
+            negotiate(base, &kind, guessed, &v, skipped)
         }
-        "off" | "on" => None,
+        "on" => None,
+        "off" => {
+            let why = "ldirectord never puts these real servers (nor a fallback) in: they are imported with weight 0 and without the fallback";
+            skipped.push(Skipped::note(ct_line, "checktype=off", why));
+            None
+        }
         other => {
             let why = format!(
                 "lvsync has no `{other}` check; real servers are imported without one (connect, negotiate, on and off convert)"
@@ -214,15 +250,24 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
             None
         }
     };
+    let off = checktype == "off";
     service.real_servers = v
         .reals
         .iter()
         .map(|(r, check)| {
             let mut r = r.clone();
             r.health = health.clone();
+            if off {
+                r.weight = Some(0);
+            }
             if let (Some(h), Some((request, receive))) = (r.health.as_mut(), check)
                 && let Some(http) = h.http.as_mut()
             {
+                if request.to_ascii_lowercase().starts_with("http://") || request.to_ascii_lowercase().starts_with("https://") {
+                    let why = "a request given as a whole URL makes ldirectord probe that URL's host, not the real server; lvsync probes the real server, so this real server keeps its virtual's check";
+                    skipped.push(Skipped::new(v.line, request, why));
+                    return r;
+                }
                 http.path = path(request);
                 if literal(receive) {
                     http.body = Some(receive.clone());
@@ -237,6 +282,25 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
         service.forward = Some("dr");
     }
     service.hoist_forward();
+    if let Some((f, forward, line)) = fallback.filter(|_| !off) {
+        let serves = service.forward.or_else(|| service.real_servers.first().and_then(|r| r.forward)).unwrap_or("dr");
+        if let Some(forward) = forward.filter(|m| *m != serves) {
+            let word = |m: &str| match m {
+                "nat" => "masq",
+                "tun" => "ipip",
+                _ => "gate",
+            };
+            let why = format!(
+                "lvsync forwards a fallback as its service's real servers (`{}`, forward: {serves}); a `{}` fallback cannot be",
+                word(serves),
+                word(forward)
+            );
+            let port = f.port.map(|p| format!(":{p}")).unwrap_or_default();
+            skipped.push(Skipped::new(line, &format!("fallback={}{port} {}", f.address, word(forward)), why));
+        } else {
+            service.fallback = Some(f);
+        }
+    }
     service.hoist_health();
     if service.health.is_none() && service.real_servers.iter().all(|r| r.health.is_none()) {
         service.health = health.filter(|_| service.real_servers.is_empty());
@@ -244,8 +308,45 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
     service
 }
 
+/// The service ldirectord negotiates when `service=` is not written, by the virtual's port.
+fn port_service(port: u16) -> &'static str {
+    match port {
+        21 => "ftp",
+        25 => "smtp",
+        53 => "dns",
+        80 => "http",
+        110 => "pop",
+        119 => "nntp",
+        143 => "imap",
+        389 => "ldap",
+        443 => "https",
+        587 => "submission",
+        636 => "ldaps",
+        993 => "imaps",
+        995 => "pops",
+        1521 => "oracle",
+        1812 => "radius",
+        3128 => "http_proxy",
+        3306 => "mysql",
+        5060 => "sip",
+        5432 => "pgsql",
+        _ => "none",
+    }
+}
+
+/// `10.0.0.1:80`, `[2001:db8::1]:80` or a firewall mark, as the virtual line names it.
+fn ident(s: &Service) -> String {
+    match (&s.vip, s.port, s.fwmark) {
+        (Some(vip), Some(port), _) if vip.contains(':') => format!("[{vip}]:{port}"),
+        (Some(vip), Some(port), _) => format!("{vip}:{port}"),
+        (_, _, Some(mark)) => mark.to_string(),
+        _ => String::new(),
+    }
+}
+
 /// A negotiate check of `kind`: http, https and dns convert; others are probed by connecting.
-fn negotiate(mut h: Health, kind: &str, v: &Virtual, skipped: &mut Vec<Skipped>) -> Option<Health> {
+/// `guessed`: ldirectord chose `kind` by the port.
+fn negotiate(mut h: Health, kind: &str, guessed: bool, v: &Virtual, skipped: &mut Vec<Skipped>) -> Option<Health> {
     match kind {
         "http" | "https" => {
             h.check = if kind == "http" { "http" } else { "https" };
@@ -270,10 +371,16 @@ fn negotiate(mut h: Health, kind: &str, v: &Virtual, skipped: &mut Vec<Skipped>)
             h.check = "dns";
             h.dns = Some(Dns { name: name.to_string(), kind: "A".into() });
         }
-        "none" => {}
+        "none" => return None,
         other => {
             let line = v.kind.as_ref().map_or(v.line, |(_, l)| *l);
-            let why = "lvsync has no negotiate check for this service; it is probed by a TCP connect instead";
+            let why = if guessed {
+                format!(
+                    "ldirectord negotiates `{other}` on this port (no `service=` written); lvsync has no such check, so it is probed by a TCP connect instead"
+                )
+            } else {
+                "lvsync has no negotiate check for this service; it is probed by a TCP connect instead".to_string()
+            };
             skipped.push(Skipped::new(line, &format!("service={other}"), why));
         }
     }
@@ -326,24 +433,37 @@ fn host_port(value: &str) -> Option<(IpAddr, Option<u16>)> {
     }
 }
 
-fn fallback(value: &str) -> Result<Fallback, String> {
-    let first = value.split_whitespace().next().unwrap_or("");
+/// `IP[:PORT] [gate|masq|ipip]`: the fallback, and its forwarding method if written.
+fn fallback(value: &str) -> Result<(Fallback, Option<&'static str>), String> {
+    let mut words = value.split_whitespace();
+    let first = words.next().unwrap_or("");
     let (ip, port) = host_port(first).ok_or("expected IP[:PORT] [gate|masq|ipip]")?;
     if ip.is_loopback() {
         return Err(LOOPBACK_FALLBACK.into());
     }
-    Ok(Fallback { address: ip.to_string(), port })
+    let forward = match words.next().map(|w| w.to_ascii_lowercase()).as_deref() {
+        None => None,
+        Some(m) => Some(method(m)?),
+    };
+    Ok((Fallback { address: ip.to_string(), port }, forward))
+}
+
+fn method(word: &str) -> Result<&'static str, String> {
+    match word {
+        "gate" => Ok("dr"),
+        "masq" => Ok("nat"),
+        "ipip" => Ok("tun"),
+        other => Err(format!("`{other}` is not a forwarding method (gate, masq, ipip)")),
+    }
 }
 
 /// `IP[:PORT] [gate|masq|ipip] [WEIGHT] ["request", "receive"]`, or a range `IP->IP[:PORT] ...`.
 fn real(value: &str) -> Result<Vec<Real>, String> {
     let words = words(value);
     let first = words.first().ok_or("expected IP[:PORT] [gate|masq|ipip] [weight]")?;
-    let forward = match words.get(1).map(|w| w.to_ascii_lowercase()).as_deref() {
-        None | Some("gate") => "dr",
-        Some("masq") => "nat",
-        Some("ipip") => "tun",
-        Some(other) => return Err(format!("`{other}` is not a forwarding method (gate, masq, ipip)")),
+    let forward = match words.get(1) {
+        None => "dr",
+        Some(m) => method(&m.to_ascii_lowercase())?,
     };
     let weight = match words.get(2) {
         Some(w) => Some(w.parse::<u32>().map_err(|_| format!("`{w}` is not a weight"))?),

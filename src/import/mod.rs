@@ -2,7 +2,8 @@
 //! caller hands in the text and gets back the file's text and what could not be converted,
 //! each with its line. `include` is refused, not followed: an import reads one file, no disk.
 //!
-//! Not here: validating the result (that is `model::load`'s job, and the tests run it).
+//! Not here: validating the result (`model::load`; the `import` command runs it on the file it
+//! prints).
 
 mod kcheck;
 mod keepalived;
@@ -93,7 +94,7 @@ pub fn detect(text: &str) -> Result<Source, Error> {
     let mut keepalived = false;
     for line in code {
         let key = line.split(['=', ' ', '\t']).next().unwrap_or("");
-        if key == "virtual" && line.contains('=') {
+        if matches!(key, "virtual" | "virtual6") && line.contains('=') {
             return Ok(Source::Ldirectord);
         }
         if matches!(key, "virtual_server" | "virtual_server_group" | "global_defs" | "vrrp_instance") {
