@@ -508,3 +508,14 @@ virtual_server fwmark 7 {
     assert!(rs("10.0.0.2").contains("timeout: 3\n"), "{}", rs("10.0.0.2"));
     lvsync::model::load(&i.text).unwrap_or_else(|e| panic!("{e}\n{}", i.text));
 }
+
+/// Nesting deeper than any keepalived.conf is skipped and said, without recursing: 100,000
+/// levels neither overflow the stack nor lose the statements around them.
+#[test]
+fn blocks_nested_beyond_reason_are_skipped_not_followed() {
+    let deep = format!("{}{}", "a {\n".repeat(100_000), "}\n".repeat(100_000));
+    let text = format!("virtual_server 10.0.0.1 80 {{\n  protocol TCP\n{deep}  real_server 10.0.0.2 80 {{\n  }}\n}}\n");
+    let i = keepalived(&text);
+    assert!(skipped(&i).iter().any(|s| s.contains("blocks nest deeper than 32 levels")), "{:#?}", skipped(&i));
+    assert!(i.text.contains("address: \"10.0.0.2\""), "{}", i.text);
+}

@@ -97,7 +97,7 @@ pub fn parse(text: &str, problems: &mut Vec<Skipped>) -> Vec<Node> {
     let mut out = Vec::new();
     let mut pos = 0;
     loop {
-        out.extend(statements(&toks, &mut pos, problems));
+        out.extend(statements(&toks, &mut pos, problems, 0));
         match toks.get(pos) {
             Some((_, line)) => problems.push(Skipped::new(*line, "}", "this `}` closes no block; ignored")),
             None => return out,
@@ -106,8 +106,12 @@ pub fn parse(text: &str, problems: &mut Vec<Skipped>) -> Vec<Node> {
     }
 }
 
+/// Blocks nested deeper than this are skipped whole (keepalived.conf nests 4 levels: a
+/// virtual server, a real server, a checker, a `url`): no input makes the parse recurse deeper.
+const MAX_DEPTH: usize = 32;
+
 /// Statements until a `}` of this level (left unconsumed) or the end.
-fn statements(toks: &[(Token, usize)], pos: &mut usize, problems: &mut Vec<Skipped>) -> Vec<Node> {
+fn statements(toks: &[(Token, usize)], pos: &mut usize, problems: &mut Vec<Skipped>, depth: usize) -> Vec<Node> {
     let mut out = Vec::new();
     while let Some((tok, line)) = toks.get(*pos) {
         match tok {
@@ -116,8 +120,7 @@ fn statements(toks: &[(Token, usize)], pos: &mut usize, problems: &mut Vec<Skipp
             Token::Open => {
                 problems.push(Skipped::new(*line, "{", "a block with no keyword before it; its content is ignored"));
                 *pos += 1;
-                let _ = statements(toks, pos, problems);
-                close(toks, pos, *line, problems);
+                let _ = block(toks, pos, problems, depth, *line);
             }
             Token::Word(keyword) => {
                 let line = *line;
@@ -137,9 +140,7 @@ fn statements(toks: &[(Token, usize)], pos: &mut usize, problems: &mut Vec<Skipp
                 let opens_next = look != *pos && matches!(toks.get(look), Some((Token::Open, _)));
                 let block = if opens_here || opens_next {
                     *pos = look + 1;
-                    let inner = statements(toks, pos, problems);
-                    close(toks, pos, line, problems);
-                    Some(inner)
+                    Some(block(toks, pos, problems, depth, line))
                 } else {
                     None
                 };
@@ -148,6 +149,39 @@ fn statements(toks: &[(Token, usize)], pos: &mut usize, problems: &mut Vec<Skipp
         }
     }
     out
+}
+
+/// The statements of a block just opened (at `line`) and its `}`; past [`MAX_DEPTH`], the block
+/// is skipped to its `}` without recursing, and said.
+fn block(
+    toks: &[(Token, usize)],
+    pos: &mut usize,
+    problems: &mut Vec<Skipped>,
+    depth: usize,
+    line: usize,
+) -> Vec<Node> {
+    if depth + 1 < MAX_DEPTH {
+        let inner = statements(toks, pos, problems, depth + 1);
+        close(toks, pos, line, problems);
+        return inner;
+    }
+    problems.push(Skipped::new(
+        line,
+        "{",
+        format!("blocks nest deeper than {MAX_DEPTH} levels here; this one is ignored"),
+    ));
+    let mut open = 0usize;
+    while let Some((tok, _)) = toks.get(*pos) {
+        match tok {
+            Token::Open => open += 1,
+            Token::Close if open == 0 => break,
+            Token::Close => open -= 1,
+            _ => {}
+        }
+        *pos += 1;
+    }
+    close(toks, pos, line, problems);
+    Vec::new()
 }
 
 fn close(toks: &[(Token, usize)], pos: &mut usize, opened: usize, problems: &mut Vec<Skipped>) {
