@@ -504,6 +504,12 @@ virtual_server fwmark 7 {
         said("`MISC_CHECK` converted: keepalived's default timeout here (60 s) is not below delay_loop (60 s)"),
         "{all:#?}"
     );
+    // keepalived retries after delay_before_retry, lvsync after an interval: said once.
+    assert_eq!(
+        all.iter().filter(|s| s.contains("`retry` converted: keepalived checks a failing real server again")).count(),
+        1,
+        "{all:#?}"
+    );
     // The connect_timeout of 3 s is below delay_loop 4 s: no note for it.
     assert!(rs("10.0.0.2").contains("timeout: 3\n"), "{}", rs("10.0.0.2"));
     lvsync::model::load(&i.text).unwrap_or_else(|e| panic!("{e}\n{}", i.text));

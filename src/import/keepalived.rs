@@ -56,7 +56,21 @@ pub fn convert(text: &str) -> (File, Vec<Skipped>) {
             _ => skipped.push(Skipped::new(n.line, &n.text(), "unknown keyword at the top level")),
         }
     }
+    retries_said(&nodes, &file, &mut skipped);
     (file, skipped)
+}
+
+/// keepalived probes a failing real server again after `delay_before_retry`, lvsync after a
+/// whole `interval`: where a converted check counts more than one failure, said once.
+fn retries_said(nodes: &[Node], file: &File, skipped: &mut Vec<Skipped>) {
+    let healths =
+        file.services.iter().flat_map(|s| s.health.iter().chain(s.real_servers.iter().flat_map(|r| &r.health)));
+    if !healths.into_iter().any(|h| h.fall.is_some_and(|f| f > 1)) {
+        return;
+    }
+    let Some(first) = nodes.iter().find(|n| n.keyword == "virtual_server") else { return };
+    let why = "keepalived checks a failing real server again after `delay_before_retry` (1 s by default, 3 s for HTTP_GET and SSL_GET) and takes it out after its `retry` failures; lvsync probes every `interval`, so one is taken out after `fall` x `interval`: shorten `interval` where that is too slow";
+    skipped.push(Skipped::note(first.line, "retry", why));
 }
 
 fn global_defs(n: &Node, file: &mut File, skipped: &mut Vec<Skipped>) {
