@@ -454,6 +454,7 @@ fn keepalived_checks_convert_as_keepalived_reads_them() {
     TCP_CHECK {
       connect_timeout 3
       nb_get_retry 3
+      connect_port 70000
     }
   }
   real_server 10.0.0.3 80 {
@@ -490,12 +491,13 @@ virtual_server fwmark 7 {
         rest[..end.map_or(rest.len(), |e| e + 1)].to_string()
     };
     assert!(rs("10.0.0.2").contains("fall: 2\n"), "TCP_CHECK keeps retry 1: {}", rs("10.0.0.2"));
+    assert!(said("k.conf:8: `connect_port 70000` not converted: expected a port 1..65535"), "{all:#?}");
     assert!(said("k.conf:7: `nb_get_retry 3` converted: ignored, as keepalived ignores it in TCP_CHECK"), "{all:#?}");
     let http = rs("10.0.0.3");
     assert!(http.contains("fall: 3\n") && http.contains("status: 200,301-302\n"), "{http}");
     assert!(!rs("10.0.0.4").contains("exec"), "{}", rs("10.0.0.4"));
     assert!(
-        said("k.conf:22: `misc_dynamic` not converted: with it keepalived reads exit statuses 2-255 as up"),
+        said("k.conf:23: `misc_dynamic` not converted: with it keepalived reads exit statuses 2-255 as up"),
         "{all:#?}"
     );
     assert!(!said("`virtual_server fwmark 7` converted: to `protocol: udp`"), "{all:#?}");

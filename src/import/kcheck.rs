@@ -88,7 +88,11 @@ pub fn checker(n: &Node, inherited: &Defaults, skipped: &mut Vec<Skipped>) -> Op
                 &c.text(),
                 format!("ignored, as keepalived ignores it in {} (it knows `nb_get_retry` in HTTP_GET and SSL_GET only; `retry` is the keyword here)", n.keyword),
             )),
-            (_, "connect_port") => h.port = number(c, skipped).and_then(|p: u32| u16::try_from(p).ok()),
+            (_, "connect_port") => match number(c, skipped).map(|p: u32| u16::try_from(p).ok().filter(|p| *p > 0)) {
+                Some(Some(port)) => h.port = Some(port),
+                Some(None) => skipped.push(Skipped::new(c.line, &c.text(), "expected a port 1..65535")),
+                None => {}
+            },
             ("http" | "https", "url") if !url_seen => {
                 url_seen = true;
                 h.http = Some(url(c, skipped));
