@@ -386,6 +386,10 @@ virtual=10.10.0.25:25
 
 virtual=10.10.0.80:8080
 \treal=10.10.1.1:8080 gate
+
+virtual=10.11.0.1:80
+\treal=10.11.1.1:80 masq
+\tfallback=10.11.9.9:80
 ",
     );
     let all: Vec<String> = i.skipped.iter().chain(&i.notes).map(|s| s.render("l.cf")).collect();
@@ -437,8 +441,11 @@ virtual=10.10.0.80:8080
     assert!(service("10.10.0.25").contains("check: tcp"), "{}", i.text);
     assert!(said("`service=smtp` not converted: ldirectord negotiates `smtp` on this port"), "{all:#?}");
     assert!(!service("10.10.0.80").contains("health"), "{}", i.text);
+    // A fallback is `gate` unless it says otherwise, also behind `masq` real servers.
+    assert!(!service("10.11.0.1").contains("fallback"), "{}", i.text);
+    assert!(said("`fallback=10.11.9.9:80 gate` not converted"), "{all:#?}");
     let config = lvsync::model::load(&i.text).unwrap_or_else(|e| panic!("{e}\n{}", i.text));
-    assert_eq!(config.services.len(), 7);
+    assert_eq!(config.services.len(), 8);
 }
 
 /// keepalived 2.2's reading: `nb_get_retry` is a keyword of HTTP_GET and SSL_GET only, a

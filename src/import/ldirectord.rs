@@ -20,7 +20,7 @@ struct Settings {
     checkinterval: Option<f64>,
     failurecount: Option<u32>,
     quiescent: Option<bool>,
-    fallback: Option<(Fallback, Option<&'static str>, usize)>,
+    fallback: Option<(Fallback, &'static str, usize)>,
 }
 
 /// A real server as read, with its own request and receive strings if it has them.
@@ -284,7 +284,7 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
     service.hoist_forward();
     if let Some((f, forward, line)) = fallback.filter(|_| !off) {
         let serves = service.forward.or_else(|| service.real_servers.first().and_then(|r| r.forward)).unwrap_or("dr");
-        if let Some(forward) = forward.filter(|m| *m != serves) {
+        if forward != serves {
             let word = |m: &str| match m {
                 "nat" => "masq",
                 "tun" => "ipip",
@@ -433,18 +433,16 @@ fn host_port(value: &str) -> Option<(IpAddr, Option<u16>)> {
     }
 }
 
-/// `IP[:PORT] [gate|masq|ipip]`: the fallback, and its forwarding method if written.
-fn fallback(value: &str) -> Result<(Fallback, Option<&'static str>), String> {
+/// `IP[:PORT] [gate|masq|ipip]`: the fallback and its forwarding method.
+fn fallback(value: &str) -> Result<(Fallback, &'static str), String> {
     let mut words = value.split_whitespace();
     let first = words.next().unwrap_or("");
     let (ip, port) = host_port(first).ok_or("expected IP[:PORT] [gate|masq|ipip]")?;
     if ip.is_loopback() {
         return Err(LOOPBACK_FALLBACK.into());
     }
-    let forward = match words.next().map(|w| w.to_ascii_lowercase()).as_deref() {
-        None => None,
-        Some(m) => Some(method(m)?),
-    };
+    // ldirectord's default is `gate`, as for a real server.
+    let forward = method(&words.next().unwrap_or("gate").to_ascii_lowercase())?;
     Ok((Fallback { address: ip.to_string(), port }, forward))
 }
 
