@@ -263,7 +263,8 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
             if let (Some(h), Some((request, receive))) = (r.health.as_mut(), check)
                 && let Some(http) = h.http.as_mut()
             {
-                if request.to_ascii_lowercase().starts_with("http://") || request.to_ascii_lowercase().starts_with("https://") {
+                let lower = request.to_ascii_lowercase();
+                if lower.starts_with("http://") || lower.starts_with("https://") {
                     let why = "a request given as a whole URL makes ldirectord probe that URL's host, not the real server; lvsync probes the real server, so this real server keeps its virtual's check";
                     skipped.push(Skipped::new(v.line, request, why));
                     return r;
@@ -285,11 +286,6 @@ fn finish(mut v: Virtual, global: &Settings, skipped: &mut Vec<Skipped>) -> Serv
     if let Some((f, forward, line)) = fallback.filter(|_| !off) {
         let serves = service.forward.or_else(|| service.real_servers.first().and_then(|r| r.forward)).unwrap_or("dr");
         if forward != serves {
-            let word = |m: &str| match m {
-                "nat" => "masq",
-                "tun" => "ipip",
-                _ => "gate",
-            };
             let why = format!(
                 "lvsync forwards a fallback as its service's real servers (`{}`, forward: {serves}); a `{}` fallback cannot be",
                 word(serves),
@@ -446,13 +442,20 @@ fn fallback(value: &str) -> Result<(Fallback, &'static str), String> {
     Ok((Fallback { address: ip.to_string(), port }, forward))
 }
 
+/// ldirectord's forwarding words and lvsync's `forward` for each.
+const METHODS: [(&str, &str); 3] = [("gate", "dr"), ("masq", "nat"), ("ipip", "tun")];
+
 fn method(word: &str) -> Result<&'static str, String> {
-    match word {
-        "gate" => Ok("dr"),
-        "masq" => Ok("nat"),
-        "ipip" => Ok("tun"),
-        other => Err(format!("`{other}` is not a forwarding method (gate, masq, ipip)")),
-    }
+    METHODS
+        .iter()
+        .find(|(w, _)| *w == word)
+        .map(|(_, forward)| *forward)
+        .ok_or_else(|| format!("`{word}` is not a forwarding method (gate, masq, ipip)"))
+}
+
+/// ldirectord's word for an lvsync `forward`.
+fn word(forward: &str) -> &'static str {
+    METHODS.iter().find(|(_, f)| *f == forward).map_or("gate", |(w, _)| *w)
 }
 
 /// `IP[:PORT] [gate|masq|ipip] [WEIGHT] ["request", "receive"]`, or a range `IP->IP[:PORT] ...`.

@@ -37,16 +37,7 @@ impl IpvsBackend {
 
     /// Read the whole table (services, real servers, timeouts) into `state`.
     pub fn observe_ipvs(&mut self, state: &mut State) -> Result<(), Error> {
-        let started = Instant::now();
-        let mut services = self.dump_services()?;
-        let keys: Vec<ServiceKey> = services.keys().copied().collect();
-        self.read_reals(&keys, &mut services, None)?;
-        state.services = services;
-        state.timeouts = self.timeouts()?;
-        let reals: usize = state.services.values().map(|s| s.reals.len()).sum();
-        let ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(services = state.services.len(), reals, ms, "read the IPVS table");
-        Ok(())
+        self.read_table(state, None)
     }
 
     /// [`IpvsBackend::observe_ipvs`], and the active connections of every real server from the
@@ -55,21 +46,26 @@ impl IpvsBackend {
         &mut self,
         state: &mut State,
     ) -> Result<BTreeMap<(ServiceKey, RealKey), u32>, Error> {
+        let mut conns = BTreeMap::new();
+        self.read_table(state, Some(&mut conns))?;
+        Ok(conns)
+    }
+
+    fn read_table(
+        &mut self,
+        state: &mut State,
+        conns: Option<&mut BTreeMap<(ServiceKey, RealKey), u32>>,
+    ) -> Result<(), Error> {
         let started = Instant::now();
         let mut services = self.dump_services()?;
         let keys: Vec<ServiceKey> = services.keys().copied().collect();
-        let mut conns = BTreeMap::new();
-        self.read_reals(&keys, &mut services, Some(&mut conns))?;
+        self.read_reals(&keys, &mut services, conns)?;
         state.services = services;
         state.timeouts = self.timeouts()?;
+        let reals: usize = state.services.values().map(|s| s.reals.len()).sum();
         let ms = started.elapsed().as_millis() as u64;
-        tracing::debug!(
-            services = state.services.len(),
-            reals = conns.len(),
-            ms,
-            "read the IPVS table and its connections"
-        );
-        Ok(conns)
+        tracing::debug!(services = state.services.len(), reals, ms, "read the IPVS table");
+        Ok(())
     }
 
     /// Read only these services and their real servers into `state`; a service missing from the
